@@ -1,0 +1,187 @@
+"""A configured module: one module instance behind its own hook manager."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+import voluptuous as vol
+
+from .errors import ModuleContractError
+from .hookspecs import MODULE_HOOKS, PROJECT_NAME, REQUIRED_MODULE_HOOKS, ModuleSpec
+from .module import MfaModule, ModuleType
+from .results import FlowResult
+
+_ABSTRACT_HOOKS = ("mfa_input_schema", "mfa_setup_user", "mfa_validate")
+
+
+class ModuleHookManager(pluggy.PluginManager):
+    """A plugin manager that treats the ``mfa_*`` methods of one module as hook implementations.
+
+    Module classes need no ``@hookimpl`` marks; wrapper plugins registered next to
+    the module keep their marks.
+    """
+
+    def __init__(self, module: object) -> None:
+        super().__init__(PROJECT_NAME)
+        self._module = module
+        self.add_hookspecs(ModuleSpec)
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        options = super().parse_hookimpl_opts(plugin, name)
+        if options is not None or plugin is not self._module or not name.startswith("mfa_"):
+            return options
+        if not inspect.isroutine(getattr(plugin, name, None)):
+            return None
+        return pluggy.HookimplOpts(
+            wrapper=False,
+            hookwrapper=False,
+            optionalhook=False,
+            tryfirst=False,
+            trylast=False,
+            specname=None,
+        )
+
+
+def check_module_class(module_class: type) -> None:
+    """Raise ``ModuleContractError`` when a module class breaks the hook contract.
+
+    Checks hook names (a misspelled ``mfa_`` method is an error), argument names
+    against the hook specifications, and that the required hooks exist.
+    """
+    manager = ModuleHookManager(module_class)
+    try:
+        manager.register(module_class, name=module_class.__qualname__)
+    except (pluggy.PluginValidationError, ValueError) as error:
+        raise ModuleContractError(f"{module_class.__qualname__}: {error}") from error
+
+    for caller in manager.get_hookcallers(module_class) or []:
+        if caller.name not in MODULE_HOOKS:
+            raise ModuleContractError(
+                f"{module_class.__qualname__}.{caller.name} is not a module hook; "
+                f"known module hooks: {', '.join(sorted(MODULE_HOOKS))}"
+            )
+    missing = [name for name in sorted(REQUIRED_MODULE_HOOKS) if not hasattr(module_class, name)]
+    if issubclass(module_class, MfaModule):
+        missing += [
+            name
+            for name in _ABSTRACT_HOOKS
+            if getattr(module_class, name) is getattr(MfaModule, name)
+        ]
+    if missing:
+        raise ModuleContractError(
+            f"{module_class.__qualname__} does not implement {', '.join(missing)}"
+        )
+
+
+@dataclass
+class ConfiguredModule:
+    """One module from the configuration, ready to be called."""
+
+    id: str
+    name: str
+    type: ModuleType
+    max_retries: int
+    instance: object
+    hooks: ModuleHookManager
+
+    @classmethod
+    def build(
+        cls,
+        module_id: str,
+        name: str,
+        module_type: ModuleType,
+        max_retries: int,
+        instance: object,
+        wrappers: list[tuple[str, object]],
+    ) -> ConfiguredModule:
+        """Register ``instance`` and the wrapper plugins in a new hook manager."""
+        manager = ModuleHookManager(instance)
+        manager.register(instance, name=f"module:{module_id}")
+        for wrapper_name, wrapper in wrappers:
+            manager.register(wrapper, name=wrapper_name)
+        for name_ in REQUIRED_MODULE_HOOKS:
+            if not getattr(manager.hook, name_).get_hookimpls():
+                raise ModuleContractError(f"module {module_id!r} does not implement {name_}")
+        return cls(module_id, name, module_type, max_retries, instance, manager)
+
+    async def _call(self, hook_name: str, **kwargs: Any) -> Any:
+        caller = getattr(self.hooks.hook, hook_name)
+        result = caller(module_id=self.id, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def input_schema(self) -> vol.Schema:
+        """Return the code form schema of the login MFA step."""
+        schema = await self._call("mfa_input_schema")
+        if not isinstance(schema, vol.Schema):
+            raise ModuleContractError(
+                f"module {self.id!r}: mfa_input_schema returned {type(schema).__name__}, "
+                "expected voluptuous.Schema"
+            )
+        return schema
+
+    async def setup_form_schema(
+        self, user_id: str, step_id: str, flow_data: dict[str, Any], context: Mapping[str, str]
+    ) -> vol.Schema | None:
+        """Return the schema that validates input of a setup step."""
+        schema = await self._call(
+            "mfa_setup_form_schema",
+            user_id=user_id,
+            step_id=step_id,
+            flow_data=flow_data,
+            context=context,
+        )
+        if schema is not None and not isinstance(schema, vol.Schema):
+            raise ModuleContractError(
+                f"module {self.id!r}: mfa_setup_form_schema returned {type(schema).__name__}"
+            )
+        return schema
+
+    async def setup_step(
+        self,
+        user_id: str,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        flow_data: dict[str, Any],
+        context: Mapping[str, str],
+    ) -> FlowResult:
+        """Run one setup step."""
+        result = await self._call(
+            "mfa_setup_step",
+            user_id=user_id,
+            step_id=step_id,
+            user_input=user_input,
+            flow_data=flow_data,
+            context=context,
+        )
+        if not isinstance(result, FlowResult):
+            raise ModuleContractError(
+                f"module {self.id!r}: mfa_setup_step returned {type(result).__name__}, "
+                "expected FlowResult"
+            )
+        return result
+
+    async def setup_user(self, user_id: str, setup_data: dict[str, Any]) -> None:
+        """Enrol the user with the data of a finished setup flow."""
+        await self._call("mfa_setup_user", user_id=user_id, setup_data=setup_data)
+
+    async def depose_user(self, user_id: str) -> None:
+        """Remove the user's enrolment."""
+        await self._call("mfa_depose_user", user_id=user_id)
+
+    async def is_user_setup(self, user_id: str) -> bool:
+        """Return whether the user is enrolled."""
+        return bool(await self._call("mfa_is_user_setup", user_id=user_id))
+
+    async def validate(self, user_id: str, user_input: dict[str, Any]) -> bool:
+        """Return whether the input is a valid code; anything but ``True`` fails."""
+        return await self._call("mfa_validate", user_id=user_id, user_input=user_input) is True
+
+    async def initialize_login_mfa_step(self, user_id: str) -> None:
+        """Run the module's preparation of the login MFA step."""
+        await self._call("mfa_initialize_login_mfa_step", user_id=user_id)

@@ -1,0 +1,74 @@
+"""A module that checks a PIN from its configuration or from its setup flow."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+import voluptuous as vol
+
+from mfa_core import FlowResult, MfaModule, ModuleContext, SetupFlow
+
+_LOGGER = logging.getLogger(__name__)
+
+_PIN = vol.All(str, vol.Length(min=1, max=64))
+
+CONFIG_SCHEMA: dict[Any, Any] = {
+    vol.Optional("data", default=[]): [
+        {vol.Required("user_id"): vol.All(str, vol.Length(min=1)), vol.Required("pin"): _PIN}
+    ],
+}
+
+PIN_SCHEMA = vol.Schema({vol.Required("pin"): _PIN})
+
+
+class InsecureExampleSetupFlow(SetupFlow):
+    """One step: the user chooses a PIN."""
+
+    def data_schema(self, step_id: str) -> vol.Schema | None:
+        return PIN_SCHEMA
+
+    def step_init(self, user_input: dict[str, Any] | None) -> FlowResult:
+        """Show the PIN form, or finish with the PIN the user entered."""
+        if user_input is None:
+            return self.show_form("init")
+        return self.create_entry({"pin": user_input["pin"]})
+
+
+class InsecureExampleModule(MfaModule):
+    """PINs kept in plain text: never use this module outside demos and tests."""
+
+    setup_flow_class = InsecureExampleSetupFlow
+
+    def __init__(self, context: ModuleContext) -> None:
+        super().__init__(context)
+        self._configured = {entry["user_id"]: entry["pin"] for entry in context.config["data"]}
+        _LOGGER.warning(
+            "module %r uses insecure_example, which stores PINs in plain text; "
+            "use it for demos and tests only",
+            context.module_id,
+        )
+
+    def mfa_input_schema(self) -> vol.Schema:
+        return PIN_SCHEMA
+
+    async def mfa_setup_user(self, user_id: str, setup_data: dict[str, Any]) -> None:
+        pin = _PIN(setup_data.get("pin"))
+        await self.data.put(user_id, {"pin": pin})
+
+    async def mfa_is_user_setup(self, user_id: str) -> bool:
+        return user_id in self._configured or await self.data.get(user_id) is not None
+
+    async def mfa_validate(self, user_id: str, user_input: dict[str, Any]) -> bool:
+        expected = await self._expected_pin(user_id)
+        if expected is None:
+            return False
+        return hmac.compare_digest(user_input["pin"].encode(), expected.encode())
+
+    async def _expected_pin(self, user_id: str) -> str | None:
+        stored = await self.data.get(user_id)
+        if stored is not None and isinstance(stored.get("pin"), str):
+            pin: str = stored["pin"]
+            return pin
+        return self._configured.get(user_id)
