@@ -129,8 +129,14 @@ class MfaHost:
         """Return the configured modules in configuration order."""
         return [ModuleInfo(m.id, m.type.name, m.name) for m in self._modules.values()]
 
-    def plugins(self) -> list[PluginInfo]:
-        """Return the plugins loaded so far, with distribution, version and module types."""
+    def plugins(self, *, all_installed: bool = False) -> list[PluginInfo]:
+        """Return plugins with distribution, version, module types and any load error.
+
+        By default only the plugins loaded for the configuration are listed;
+        ``all_installed=True`` imports every installed plugin first.
+        """
+        if all_installed:
+            self._registry.load_all()
         return self._registry.plugins()
 
     async def user_modules(self, user_id: str) -> list[ModuleInfo]:

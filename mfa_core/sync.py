@@ -79,9 +79,9 @@ class SyncMfaHost:
         """Return the configured modules."""
         return self.host.modules()
 
-    def plugins(self) -> list[PluginInfo]:
-        """Return the loaded plugins."""
-        return self.host.plugins()
+    def plugins(self, *, all_installed: bool = False) -> list[PluginInfo]:
+        """Return plugins as ``MfaHost.plugins`` does."""
+        return self.host.plugins(all_installed=all_installed)
 
     def user_modules(self, user_id: str) -> list[ModuleInfo]:
         """Return the modules the user is enrolled in."""
