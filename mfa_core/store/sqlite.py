@@ -15,6 +15,7 @@ import secrets
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -30,6 +31,13 @@ SCHEMA_VERSION: Final = 1
 
 # Maximum time in seconds that a call waits for another connection's lock before it fails.
 BUSY_TIMEOUT_SECONDS: Final = 10.0
+
+# SQLite's own busy handler sleeps at least 1 ms, then longer, while the write lock of
+# another process is usually held for tens of microseconds. The store retries itself,
+# with sleeps from 50 microseconds doubling up to 2 ms.
+_FIRST_BUSY_SLEEP: Final = 0.00005
+_MAX_BUSY_SLEEP: Final = 0.002
+_BUSY_CODES: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 # In WAL mode, synchronous=NORMAL syncs the WAL to disk only at checkpoints, not at every
 # commit. A commit is still durable when the process crashes, because its pages are already
@@ -381,36 +389,52 @@ class SQLiteStore:
     def _fetch_all(self, action: str, sql: str, parameters: tuple[object, ...]) -> list[Any]:
         with self._lock:
             connection = self._open_connection()
-            try:
-                return connection.execute(sql, parameters).fetchall()
-            except sqlite3.Error as exc:
-                raise self._wrap_error(action, exc) from exc
+            return self._retry_busy(
+                action, lambda: connection.execute(sql, parameters).fetchall()
+            )
 
     def _count_changes(self, action: str, sql: str, parameters: tuple[object, ...]) -> int:
         """Run one data-changing statement and return the number of rows it changed."""
         with self._lock:
             connection = self._open_connection()
-            try:
-                return connection.execute(sql, parameters).rowcount
-            except sqlite3.Error as exc:
-                raise self._wrap_error(action, exc) from exc
+            return self._retry_busy(action, lambda: connection.execute(sql, parameters).rowcount)
 
     def _transaction(self, action: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction and commit it, or roll it back."""
+
+        def attempt() -> _T:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(connection)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            return result
+
         with self._lock:
             connection = self._open_connection()
+            return self._retry_busy(action, attempt)
+
+    def _retry_busy(self, action: str, attempt: Callable[[], _T]) -> _T:
+        """Run ``attempt`` until no other connection holds the lock it needs, or time runs out.
+
+        A statement that fails with SQLITE_BUSY changed nothing, so running it again is safe.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        pause = _FIRST_BUSY_SLEEP
+        while True:
             try:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(connection)
-                    connection.execute("COMMIT")
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
+                return attempt()
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorcode", None) in _BUSY_CODES
+                if not busy or time.monotonic() >= deadline:
+                    raise self._wrap_error(action, exc) from exc
             except sqlite3.Error as exc:
                 raise self._wrap_error(action, exc) from exc
-            return result
+            time.sleep(pause)
+            pause = min(pause * 2, _MAX_BUSY_SLEEP)
 
     def _open_connection(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -517,6 +541,9 @@ def _open_store(path: Path, *, create: bool) -> sqlite3.Connection:
 
     if created:
         _restrict_wal_files(path)
+
+    # From here on statements fail at once on a busy lock, and SQLiteStore._retry_busy waits.
+    connection.execute("PRAGMA busy_timeout = 0")
     return connection
 
 
