@@ -1,0 +1,1 @@
+"""The ``mfa`` subcommands, one module each (``users`` holds status, depose and unlock)."""
