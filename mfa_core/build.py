@@ -15,7 +15,7 @@ from .config import (
     parse_settings,
     unknown_type_problem,
 )
-from .configured import ConfiguredModule
+from .configured import ConfiguredModule, check_setup_schemas
 from .errors import ConfigError, ConfigProblem, ModuleContractError
 from .failures import describe_exception
 from .forms import serialize_schema
@@ -111,6 +111,7 @@ async def build_modules(
                 raise ModuleContractError(
                     f"its code form schema cannot be converted to JSON: {error}"
                 ) from error
+            check_setup_schemas(instance)
         except Exception as error:  # noqa: BLE001 - reported as a problem of this module
             reason = str(error) if isinstance(error, ModuleContractError) else None
             origin = registry.origin(module_type.name)

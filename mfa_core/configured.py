@@ -11,6 +11,8 @@ import pluggy
 import voluptuous as vol
 
 from .errors import ModuleContractError
+from .flow import FIRST_STEP, SetupFlow
+from .forms import serialize_schema
 from .hookspecs import MODULE_HOOKS, PROJECT_NAME, REQUIRED_MODULE_HOOKS, ModuleSpec
 from .module import MfaModule, ModuleType
 from .results import FlowResult
@@ -71,10 +73,53 @@ def check_module_class(module_class: type) -> None:
             for name in _ABSTRACT_HOOKS
             if getattr(module_class, name) is getattr(MfaModule, name)
         ]
+        _check_setup_flow_class(module_class)
     if missing:
         raise ModuleContractError(
             f"{module_class.__qualname__} does not implement {', '.join(missing)}"
         )
+
+
+def _check_setup_flow_class(module_class: type[MfaModule]) -> None:
+    # A module without a setup flow is valid: hosts enrol its users with setup_user.
+    flow_class = module_class.setup_flow_class
+    if flow_class is None:
+        return
+    if not (isinstance(flow_class, type) and issubclass(flow_class, SetupFlow)):
+        raise ModuleContractError(
+            f"{module_class.__qualname__}.setup_flow_class must be a SetupFlow subclass"
+        )
+    if not callable(getattr(flow_class, f"step_{FIRST_STEP}", None)):
+        raise ModuleContractError(
+            f"{flow_class.__qualname__} has no first step step_{FIRST_STEP}(user_input)"
+        )
+
+
+def check_setup_schemas(instance: object) -> None:
+    """Raise ``ModuleContractError`` when a setup step's form schema cannot become JSON.
+
+    Only schemas that a flow returns without any flow state can be checked here;
+    the others are checked when their form is shown.
+    """
+    if not isinstance(instance, MfaModule) or instance.setup_flow_class is None:
+        return
+    flow_class = instance.setup_flow_class
+    for attribute in dir(flow_class):
+        if not attribute.startswith("step_"):
+            continue
+        step_id = attribute.removeprefix("step_")
+        try:
+            schema = flow_class(instance, "", {}, {}).data_schema(step_id)
+        except Exception:  # noqa: BLE001, S112 - the schema depends on flow state; checked later
+            continue
+        if schema is None:
+            continue
+        try:
+            serialize_schema(schema)
+        except ValueError as error:
+            raise ModuleContractError(
+                f"the form schema of setup step {step_id!r} cannot be converted to JSON: {error}"
+            ) from error
 
 
 @dataclass
@@ -87,6 +132,7 @@ class ConfiguredModule:
     max_retries: int
     instance: object
     hooks: ModuleHookManager
+    _schema_json: tuple[vol.Schema, list[dict[str, Any]]] | None = None
 
     @classmethod
     def build(
@@ -101,6 +147,12 @@ class ConfiguredModule:
         """Register ``instance`` and the wrapper plugins in a new hook manager."""
         manager = ModuleHookManager(instance)
         manager.register(instance, name=f"module:{module_id}")
+        for caller in manager.get_hookcallers(instance) or []:
+            if caller.name not in MODULE_HOOKS:
+                raise ModuleContractError(
+                    f"module {module_id!r}: {caller.name} is not a module hook; "
+                    f"known module hooks: {', '.join(sorted(MODULE_HOOKS))}"
+                )
         for wrapper_name, wrapper in wrappers:
             manager.register(wrapper, name=wrapper_name)
         for name_ in REQUIRED_MODULE_HOOKS:
@@ -124,6 +176,15 @@ class ConfiguredModule:
                 "expected voluptuous.Schema"
             )
         return schema
+
+    def serialize(self, schema: vol.Schema) -> list[dict[str, Any]]:
+        """Return the schema as JSON, reusing the last conversion for the same schema object."""
+        cached = self._schema_json
+        if cached is not None and cached[0] is schema:
+            return cached[1]
+        converted = serialize_schema(schema)
+        self._schema_json = (schema, converted)
+        return converted
 
     async def setup_form_schema(
         self, user_id: str, step_id: str, flow_data: dict[str, Any], context: Mapping[str, str]

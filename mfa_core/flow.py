@@ -11,6 +11,8 @@ import voluptuous as vol
 from .errors import ModuleContractError
 from .results import FlowResult
 
+FIRST_STEP = "init"
+
 if TYPE_CHECKING:
     from .module import MfaModule
 

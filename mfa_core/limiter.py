@@ -50,6 +50,7 @@ class LimiterDecision:
 
     locked_out: bool = False
     retry_after: float = 0.0
+    failures: int = 0
 
     @property
     def allowed(self) -> bool:
@@ -69,8 +70,40 @@ class Limiter:
         """Return whether the user may have a code checked in the module now."""
         state = await self._store.get_limiter(user_id, module_id)
         if self.policy.is_locked_out(state):
-            return LimiterDecision(locked_out=True)
-        return LimiterDecision(retry_after=self.policy.retry_after(state, self._clock()))
+            return LimiterDecision(locked_out=True, failures=state.failures)
+        retry_after = self.policy.retry_after(state, self._clock())
+        return LimiterDecision(retry_after=retry_after, failures=state.failures)
+
+    async def claim(self, user_id: str, module_id: str) -> LimiterDecision:
+        """Count a failure before a code is checked, if the policy allows a check now.
+
+        The check and the count are one atomic step in the store, so concurrent
+        requests cannot all pass a back-off that the first failure starts. A
+        success then resets the count with ``reset``; a failure is already counted.
+        """
+        while True:
+            state = await self._store.get_limiter(user_id, module_id)
+            if self.policy.is_locked_out(state):
+                return LimiterDecision(locked_out=True, failures=state.failures)
+            now = self._clock()
+            retry_after = self.policy.retry_after(state, now)
+            if retry_after > 0:
+                return LimiterDecision(retry_after=retry_after, failures=state.failures)
+            if await self._store.claim_limiter_attempt(user_id, module_id, state.failures, now):
+                return LimiterDecision(failures=state.failures + 1)
+
+    def after_failure(self, user_id: str, module_id: str, failures: int) -> LimiterDecision:
+        """Return the decision after a claimed attempt failed, logging a new lockout."""
+        state = LimiterState(failures=failures, last_failure_at=self._clock())
+        if self.policy.is_locked_out(state):
+            _LOGGER.warning(
+                "user %r locked out of module %r after %d consecutive failures",
+                user_id,
+                module_id,
+                failures,
+            )
+            return LimiterDecision(locked_out=True, failures=failures)
+        return LimiterDecision(failures=failures)
 
     async def record_failure(self, user_id: str, module_id: str) -> LimiterDecision:
         """Count a failed check and return the decision for the next one."""
@@ -82,8 +115,9 @@ class Limiter:
                 module_id,
                 state.failures,
             )
-            return LimiterDecision(locked_out=True)
-        return LimiterDecision(retry_after=self.policy.retry_after(state, self._clock()))
+            return LimiterDecision(locked_out=True, failures=state.failures)
+        retry_after = self.policy.retry_after(state, self._clock())
+        return LimiterDecision(retry_after=retry_after, failures=state.failures)
 
     async def reset(self, user_id: str, module_id: str) -> None:
         """Forget the user's consecutive failures in the module."""

@@ -52,24 +52,31 @@ class LoginMfaStep:
 
     async def begin(self, user_id: str) -> LoginResult:
         """Start the step for a user who passed primary authentication."""
-        enrolled = await self.enrolled_modules(user_id)
+        try:
+            enrolled = await self.enrolled_modules(user_id)
+        except Exception as error:  # noqa: BLE001 - module code; the step ends with unknown_error
+            _LOGGER.error(
+                "checking the enrolments of user %r failed: %s", user_id, describe_exception(error)
+            )
+            return _abort(UNKNOWN_ERROR)
         if not enrolled:
             return LoginResult(type="not_required", user_id=user_id)
 
+        # With one module the session starts with it selected and its code form shown.
+        module = enrolled[0] if len(enrolled) == 1 else None
         now = self._clock()
         session = ValidationSession(
             session_id=secrets.token_urlsafe(32),
             user_id=user_id,
             created_at=now,
             expires_at=now + self._lifetime,
+            module_id=module.id if module else None,
+            initialized=module is not None,
         )
         await self._store.create_session(session)
-        if len(enrolled) > 1:
+        if module is None:
             return self._selection_form(session, enrolled, {})
-
-        module = enrolled[0]
-        await self._store.select_session_module(session.session_id, module.id)
-        return await self._code_form(session, module, {})
+        return await self._code_form(session, module, {}, first_show=True)
 
     async def continue_(self, session_id: str, user_id: str, user_input: object) -> LoginResult:
         """Submit a module choice or a code to the session."""
@@ -99,7 +106,16 @@ class LoginMfaStep:
         return [module for module in self._modules.values() if await module.is_user_setup(user_id)]
 
     async def _select(self, session: ValidationSession, user_input: object) -> LoginResult:
-        enrolled = await self.enrolled_modules(session.user_id)
+        try:
+            enrolled = await self.enrolled_modules(session.user_id)
+        except Exception as error:  # noqa: BLE001 - module code; the session ends cleanly
+            _LOGGER.error(
+                "checking the enrolments of user %r failed: %s",
+                session.user_id,
+                describe_exception(error),
+            )
+            await self._store.delete_session(session.session_id)
+            return _abort(UNKNOWN_ERROR)
         choice = user_input.get(MODULE_FIELD) if isinstance(user_input, dict) else None
         module = next((module for module in enrolled if module.id == choice), None)
         if module is None:
@@ -122,7 +138,7 @@ class LoginMfaStep:
         if data is None:
             return await self._code_form(session, module, errors)
 
-        decision = await self._limiter.check(session.user_id, module.id)
+        decision = await self._limiter.claim(session.user_id, module.id)
         if decision.locked_out:
             await self._store.delete_session(session.session_id)
             return _abort(LOCKED_OUT, module.id)
@@ -136,7 +152,7 @@ class LoginMfaStep:
             return await self._fail(session, module, error)
         if valid:
             return await self._succeed(session, module)
-        return await self._record_failure(session, module)
+        return await self._record_failure(session, module, decision.failures)
 
     async def _succeed(self, session: ValidationSession, module: ConfiguredModule) -> LoginResult:
         consumed = await self._store.consume_session(session.session_id)
@@ -146,9 +162,9 @@ class LoginMfaStep:
         return LoginResult(type="success", user_id=session.user_id, module_id=module.id)
 
     async def _record_failure(
-        self, session: ValidationSession, module: ConfiguredModule
+        self, session: ValidationSession, module: ConfiguredModule, limiter_failures: int
     ) -> LoginResult:
-        decision = await self._limiter.record_failure(session.user_id, module.id)
+        decision = self._limiter.after_failure(session.user_id, module.id, limiter_failures)
         failures = await self._store.add_session_failure(session.session_id)
         if failures is None:
             return _abort(LOGIN_EXPIRED, module.id)
@@ -189,12 +205,15 @@ class LoginMfaStep:
         module: ConfiguredModule,
         errors: dict[str, str],
         placeholders: dict[str, str] | None = None,
+        *,
+        first_show: bool = False,
     ) -> LoginResult:
+        # first_show: the session was created already marked initialised.
         try:
-            if await self._store.mark_session_initialized(session.session_id):
+            if first_show or await self._store.mark_session_initialized(session.session_id):
                 await module.initialize_login_mfa_step(session.user_id)
             schema = await module.input_schema()
-            schema_json = serialize_schema(schema)
+            schema_json = module.serialize(schema)
         except Exception as error:  # noqa: BLE001 - module code; the session ends with unknown_error
             return await self._fail(session, module, error)
         return LoginResult(

@@ -21,7 +21,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # Entry point name: the module type; value: the plugin module that registers it.
 MODULE_TYPES_GROUP: Final = "mfa_core.module_types"
-# Entry point name: the plugin name; loaded on every start (wrappers, audit, metrics).
+# Plugins loaded on every start (wrappers for audit, metrics); the entry point names them
+# in listings only. A plugin's name is always the module of its entry point's value.
 PLUGINS_GROUP: Final = "mfa_core.plugins"
 
 ALLOW_ENV: Final = "MFA_CORE_PLUGINS"
@@ -52,8 +53,8 @@ def normalize_name(name: str) -> str:
 
 
 def parse_name_list(value: str | None) -> list[str] | None:
-    """Split a comma-separated environment variable; ``None`` when it is unset."""
-    if value is None:
+    """Split a comma-separated environment variable; ``None`` when it is unset or empty."""
+    if value is None or not value.strip():
         return None
     return [part.strip() for part in value.split(",") if part.strip()]
 

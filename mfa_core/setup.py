@@ -8,6 +8,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+import voluptuous as vol
+
 from .clock import Clock
 from .configured import ConfiguredModule
 from .errors import (
@@ -19,14 +21,13 @@ from .errors import (
     UnknownModuleError,
 )
 from .failures import describe_exception
+from .flow import FIRST_STEP
 from .forms import serialize_schema, validate_input
 from .limiter import Limiter
 from .results import FlowResult
 from .store.base import FlowRecord, Store
 
 _LOGGER = logging.getLogger(__name__)
-
-FIRST_STEP = "init"
 
 
 class SetupFlows:
@@ -83,12 +84,8 @@ class SetupFlows:
             )
         except Exception as error:  # noqa: BLE001 - module code; the flow ends with unknown_error
             return await self._fail(module, record, error)
-        data: dict[str, Any] | None
-        errors: dict[str, str]
-        if schema is None:
-            data, errors = (dict(user_input), {}) if isinstance(user_input, dict) else (None, {})
-        else:
-            data, errors = validate_input(schema, user_input)
+        # A step without a schema accepts a form with no fields.
+        data, errors = validate_input(schema or vol.Schema({}), user_input)
         if data is None:
             return await self._rerender(module, record, errors or {"base": "invalid_input"})
 

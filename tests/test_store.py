@@ -87,6 +87,7 @@ EVERY_METHOD: list[tuple[str, Callable[[Store], Coroutine[Any, Any, object]]]] =
     ("delete_flow", lambda s: s.delete_flow("flow-1")),
     ("get_limiter", lambda s: s.get_limiter("alice", "totp")),
     ("record_limiter_failure", lambda s: s.record_limiter_failure("alice", "totp", 1.0)),
+    ("claim_limiter_attempt", lambda s: s.claim_limiter_attempt("alice", "totp", 0, 1.0)),
     ("reset_limiter", lambda s: s.reset_limiter("alice", "totp")),
     ("purge_expired", lambda s: s.purge_expired(50.0)),
 ]
@@ -413,6 +414,30 @@ async def test_limiter_counts_and_resets(store: Store) -> None:
 
     assert await store.get_limiter("alice", "totp") == LimiterState()
     assert await store.record_limiter_failure("alice", "totp", 20.0) == LimiterState(1, 20.0)
+
+
+@run_async
+async def test_claim_limiter_attempt_compares_count(store: Store) -> None:
+    assert await store.claim_limiter_attempt("alice", "totp", 1, 5.0) is False
+    assert await store.get_limiter("alice", "totp") == LimiterState()
+
+    assert await store.claim_limiter_attempt("alice", "totp", 0, 5.0) is True
+    assert await store.claim_limiter_attempt("alice", "totp", 0, 6.0) is False
+    assert await store.get_limiter("alice", "totp") == LimiterState(1, 5.0)
+
+    assert await store.claim_limiter_attempt("alice", "totp", 1, 7.0) is True
+    assert await store.get_limiter("alice", "totp") == LimiterState(2, 7.0)
+    assert await store.get_limiter("alice", "hotp") == LimiterState()
+
+
+@run_async
+async def test_claim_after_reset_starts_at_zero(store: Store) -> None:
+    await store.record_limiter_failure("alice", "totp", 1.0)
+    await store.reset_limiter("alice", "totp")
+
+    assert await store.claim_limiter_attempt("alice", "totp", 1, 2.0) is False
+    assert await store.claim_limiter_attempt("alice", "totp", 0, 2.0) is True
+    assert await store.get_limiter("alice", "totp") == LimiterState(1, 2.0)
 
 
 @run_async
@@ -841,7 +866,12 @@ def test_sqlite_queries_use_keys_or_indexes(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as database:
         for sql in checked:
             plan = database.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
-            scans = [row[3] for row in plan if row[3].startswith("SCAN")]
+            # "SCAN CONSTANT ROW" is the VALUES-like row of an INSERT ... SELECT, not a table.
+            scans = [
+                row[3]
+                for row in plan
+                if row[3].startswith("SCAN") and row[3] != "SCAN CONSTANT ROW"
+            ]
             assert scans == [], sql
 
 
@@ -883,6 +913,9 @@ async def run_races(path: str, new_path: str, barrier: Any) -> dict[str, Any]:
         (await store.record_limiter_failure("alice", "totp", float(index))).failures
         for index in range(RACE_REPEATS)
     ]
+
+    barrier.wait(RACE_TIMEOUT_SECONDS)
+    outcome["claimed"] = await store.claim_limiter_attempt("carol", "totp", 0, 1.0)
 
     barrier.wait(RACE_TIMEOUT_SECONDS)
     outcome["session_counts"] = [
@@ -970,6 +1003,13 @@ def test_race_limiter_counts_every_failure(race: RaceResult) -> None:
 
     assert race.limiter.failures == total
     assert sorted(returned) == list(range(1, total + 1))
+
+
+def test_race_limiter_claim_once(race: RaceResult) -> None:
+    claimed = [outcome.get("claimed") for outcome in race.outcomes]
+
+    assert claimed.count(True) == 1
+    assert claimed.count(False) == RACE_PROCESSES - 1
 
 
 def test_race_session_failures_all_counted(race: RaceResult) -> None:

@@ -143,6 +143,17 @@ class Store(Protocol):
         """Add one consecutive failure at time ``now`` and return the new state."""
         ...
 
+    async def claim_limiter_attempt(
+        self, user_id: str, module_id: str, expected_failures: int, now: float
+    ) -> bool:
+        """Count one failure at ``now`` if the stored count still equals ``expected_failures``.
+
+        Returns ``False`` when another call changed the count first. The login MFA
+        step claims an attempt this way before it checks a code, so parallel
+        requests cannot pass a back-off check that a concurrent failure closes.
+        """
+        ...
+
     async def reset_limiter(self, user_id: str, module_id: str) -> None:
         """Forget the user's consecutive failures in the module."""
         ...

@@ -174,6 +174,17 @@ class MemoryStore:
             self._limiter[(user_id, module_id)] = state
             return state
 
+    async def claim_limiter_attempt(
+        self, user_id: str, module_id: str, expected_failures: int, now: float
+    ) -> bool:
+        with self._lock:
+            self._check_open()
+            previous = self._limiter.get((user_id, module_id), LimiterState())
+            if previous.failures != expected_failures:
+                return False
+            self._limiter[(user_id, module_id)] = LimiterState(expected_failures + 1, now)
+            return True
+
     async def reset_limiter(self, user_id: str, module_id: str) -> None:
         with self._lock:
             self._check_open()

@@ -149,6 +149,18 @@ _RECORD_LIMITER_FAILURE: Final = """
     SET failures = limiter.failures + 1, last_failure_at = excluded.last_failure_at
     RETURNING failures, last_failure_at
 """
+# A missing row counts as zero failures; reset_limiter deletes rows instead of storing zero.
+_CLAIM_LIMITER_ATTEMPT: Final = """
+    INSERT INTO limiter (user_id, module_id, failures, last_failure_at)
+    SELECT ?1, ?2, 1, ?4 WHERE ?3 = 0
+    ON CONFLICT (user_id, module_id) DO UPDATE
+    SET failures = limiter.failures + 1, last_failure_at = ?4
+    WHERE limiter.failures = ?3
+"""
+_CLAIM_EXISTING_ATTEMPT: Final = """
+    UPDATE limiter SET failures = failures + 1, last_failure_at = ?4
+    WHERE user_id = ?1 AND module_id = ?2 AND failures = ?3
+"""
 _SAVE_FLOW: Final = """
     UPDATE flows
     SET module_id = ?, user_id = ?, step_id = ?, expires_at = ?, data = ?, context = ?,
@@ -353,6 +365,15 @@ class SQLiteStore:
         )
         return LimiterState(failures=rows[0][0], last_failure_at=rows[0][1])
 
+    async def claim_limiter_attempt(
+        self, user_id: str, module_id: str, expected_failures: int, now: float
+    ) -> bool:
+        sql = _CLAIM_LIMITER_ATTEMPT if expected_failures == 0 else _CLAIM_EXISTING_ATTEMPT
+        changes = self._count_changes(
+            "claim limiter attempt", sql, (user_id, module_id, expected_failures, now)
+        )
+        return changes > 0
+
     async def reset_limiter(self, user_id: str, module_id: str) -> None:
         self._count_changes(
             "reset limiter",
@@ -389,9 +410,7 @@ class SQLiteStore:
     def _fetch_all(self, action: str, sql: str, parameters: tuple[object, ...]) -> list[Any]:
         with self._lock:
             connection = self._open_connection()
-            return self._retry_busy(
-                action, lambda: connection.execute(sql, parameters).fetchall()
-            )
+            return self._retry_busy(action, lambda: connection.execute(sql, parameters).fetchall())
 
     def _count_changes(self, action: str, sql: str, parameters: tuple[object, ...]) -> int:
         """Run one data-changing statement and return the number of rows it changed."""
