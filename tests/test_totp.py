@@ -324,7 +324,12 @@ def test_secret_variants_store_same_secret(store_path: Path, variant: Callable[[
         module = make_module(store, ManualClock(59), digits=8, algorithm="SHA256")
         await module.mfa_setup_user(USER, {"secret": variant(padded)})
 
-        assert await module.data.get(USER) == {"secret": canonical}
+        assert await module.data.get(USER) == {
+            "secret": canonical,
+            "digits": 8,
+            "period": 30,
+            "algorithm": "SHA256",
+        }
         assert await module.mfa_validate(USER, {"code": "46119246"}) is True
 
     run_with_store(store_path, scenario)
@@ -639,7 +644,13 @@ def test_setup_flow_confirms_code(store_path: Path) -> None:
         code = code_at_step(secret, step, module.settings)
         done, _ = await run_init_step(module, flow_data, {"code": code}, context)
         assert done.type == "create_entry"
-        assert done.data == {"secret": secret, "step": step}
+        assert done.data == {
+            "secret": secret,
+            "step": step,
+            "digits": 6,
+            "period": 30,
+            "algorithm": "SHA1",
+        }
 
         await module.mfa_setup_user(USER, done.data)
         assert await module.mfa_is_user_setup(USER) is True
@@ -648,6 +659,31 @@ def test_setup_flow_confirms_code(store_path: Path) -> None:
         clock.now = now + 30
         next_code = code_at_step(secret, step + 1, module.settings)
         assert await module.mfa_validate(USER, {"code": next_code}) is True
+
+    run_with_store(store_path, scenario)
+
+
+def test_config_change_keeps_enrolled_parameters(store_path: Path) -> None:
+    # RFC 6238 at t=59: the SHA1 seed's 8-digit code, and its 6-digit code at step 1.
+    async def scenario(store: Store) -> None:
+        enrolled = make_module(store, ManualClock(59), digits=8)
+        await enrolled.mfa_setup_user(USER, {"secret": base32(SEED_SHA1)})
+
+        reconfigured = make_module(store, ManualClock(59), digits=6, algorithm="SHA256")
+        assert await reconfigured.mfa_validate(USER, {"code": "287082"}) is False
+        assert await reconfigured.mfa_validate(USER, {"code": "94287082"}) is True
+
+    run_with_store(store_path, scenario)
+
+
+def test_corrupt_stored_parameters_rejected(store_path: Path) -> None:
+    async def scenario(store: Store) -> None:
+        module = make_module(store, ManualClock(59))
+        await module.data.put(USER, {"secret": base32(SEED_SHA1), "digits": 7})
+
+        with pytest.raises(ValueError, match="enrol the user again") as raised:
+            await module.mfa_validate(USER, {"code": "287082"})
+        assert base32(SEED_SHA1) not in str(raised.value)
 
     run_with_store(store_path, scenario)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import voluptuous as vol
@@ -87,3 +87,25 @@ class TotpSettings:
             algorithm=validated[CONF_ALGORITHM],
             window=validated[CONF_WINDOW],
         )
+
+    def for_enrolment(self, data: Mapping[str, Any]) -> TotpSettings:
+        """Return these settings with the digits, period and algorithm a user enrolled with.
+
+        An authenticator app keeps the parameters it scanned, so a later change of
+        the module configuration must not change the codes an enrolled user needs.
+        Keys missing from ``data`` take the configured value. Raises ``ValueError``
+        when a stored value is invalid.
+        """
+        digits = data.get(CONF_DIGITS, self.digits)
+        period = data.get(CONF_PERIOD, self.period)
+        algorithm = data.get(CONF_ALGORITHM, self.algorithm)
+        valid = (
+            digits in ALLOWED_DIGITS
+            and not isinstance(period, bool)
+            and isinstance(period, int)
+            and MIN_PERIOD <= period <= MAX_PERIOD
+            and algorithm in ALGORITHMS
+        )
+        if not valid:
+            raise ValueError("stored TOTP parameters are invalid; enrol the user again")
+        return replace(self, digits=digits, period=period, algorithm=algorithm)

@@ -12,7 +12,7 @@ from mfa_core.flow import SetupFlow
 from mfa_core.module import MfaModule, ModuleContext
 from mfa_core.results import FlowResult
 
-from .config import TotpSettings
+from .config import CONF_ALGORITHM, CONF_DIGITS, CONF_PERIOD, TotpSettings
 from .otp import (
     find_matching_step,
     generate_secret,
@@ -27,6 +27,7 @@ from .qr import render_qr_code
 _LOGGER = logging.getLogger(__name__)
 
 CODE_FIELD: Final = "code"
+CODE_SCHEMA: Final = vol.Schema({vol.Required(CODE_FIELD): str})
 SECRET_KEY: Final = "secret"  # noqa: S105 (a key in user data, not a password)
 STEP_KEY: Final = "step"
 DISPLAY_NAME_KEY: Final = "display_name"
@@ -50,10 +51,19 @@ class TotpSetupFlow(SetupFlow):
         if user_input is None:
             return self._show_init_form(secret)
 
-        step = self._totp.match_code(secret, user_input.get(CODE_FIELD))
+        settings = self._totp.settings
+        step = self._totp.match_code(secret, user_input.get(CODE_FIELD), settings)
         if step is None:
             return self._show_init_form(secret, errors={"base": INVALID_CODE})
-        return self.create_entry({SECRET_KEY: secret, STEP_KEY: step})
+        return self.create_entry(
+            {
+                SECRET_KEY: secret,
+                STEP_KEY: step,
+                CONF_DIGITS: settings.digits,
+                CONF_PERIOD: settings.period,
+                CONF_ALGORITHM: settings.algorithm,
+            }
+        )
 
     @property
     def _totp(self) -> TotpModule:
@@ -93,7 +103,8 @@ class TotpSetupFlow(SetupFlow):
 class TotpModule(MfaModule):
     """Time-based one-time passwords (RFC 6238) from an authenticator app.
 
-    User data is ``{"secret": base32}``. The module's counter is the last
+    User data is ``{"secret": base32, "digits", "period", "algorithm"}``, the
+    parameters the user's authenticator scanned. The module's counter is the last
     accepted time step, so each step's code is accepted at most once.
     """
 
@@ -104,7 +115,7 @@ class TotpModule(MfaModule):
         self.settings = TotpSettings.from_config(context.config)
 
     def mfa_input_schema(self) -> vol.Schema:
-        return vol.Schema({vol.Required(CODE_FIELD): str})
+        return CODE_SCHEMA
 
     async def mfa_setup_user(self, user_id: str, setup_data: dict[str, Any]) -> None:
         """Store the user's secret, and record the step confirmed during setup if given.
@@ -116,9 +127,18 @@ class TotpModule(MfaModule):
         if not isinstance(raw_secret, str):
             raise ValueError("TOTP setup data must contain 'secret', a base32 string")
         secret = normalize_secret(raw_secret)
-        step = self._confirmed_step(setup_data)
+        settings = self.settings.for_enrolment(setup_data)
+        step = self._confirmed_step(setup_data, settings)
 
-        await self.data.put(user_id, {SECRET_KEY: secret})
+        await self.data.put(
+            user_id,
+            {
+                SECRET_KEY: secret,
+                CONF_DIGITS: settings.digits,
+                CONF_PERIOD: settings.period,
+                CONF_ALGORITHM: settings.algorithm,
+            },
+        )
 
         # Recording the step makes the code typed during setup unusable for login.
         if step is not None:
@@ -135,7 +155,9 @@ class TotpModule(MfaModule):
         if data is None:
             return False
 
-        step = self.match_code(self._stored_secret(data, user_id), user_input.get(CODE_FIELD))
+        secret = self._stored_secret(data, user_id)
+        settings = self.settings.for_enrolment(data)
+        step = self.match_code(secret, user_input.get(CODE_FIELD), settings)
         if step is None:
             return False
 
@@ -148,17 +170,17 @@ class TotpModule(MfaModule):
         )
         return False
 
-    def match_code(self, secret: str, raw_code: object) -> int | None:
+    def match_code(self, secret: str, raw_code: object, settings: TotpSettings) -> int | None:
         """Return the highest time step in the window whose code equals ``raw_code``, or ``None``.
 
         ``raw_code`` is normalised first. No counter is read or changed.
         """
-        code = normalize_code(raw_code, self.settings.digits)
+        code = normalize_code(raw_code, settings.digits)
         if code is None:
             return None
-        return find_matching_step(secret, code, self.now(), self.settings)
+        return find_matching_step(secret, code, self.now(), settings)
 
-    def _confirmed_step(self, setup_data: dict[str, Any]) -> int | None:
+    def _confirmed_step(self, setup_data: dict[str, Any], settings: TotpSettings) -> int | None:
         step = setup_data.get(STEP_KEY)
         if step is None:
             return None
@@ -167,7 +189,7 @@ class TotpModule(MfaModule):
             raise ValueError(f"TOTP setup 'step' must be a non-negative integer, got {step!r}")
 
         # A step far ahead would reject every code until that time comes.
-        latest = time_step(self.now(), self.settings.period) + self.settings.window
+        latest = time_step(self.now(), settings.period) + settings.window
         if step > latest:
             raise ValueError(
                 f"TOTP setup 'step' {step} is later than the latest valid step {latest}. "
