@@ -26,13 +26,27 @@ DEFAULT_FLOW_LIFETIME: Final = 600
 _MODULE_ID = vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", msg="expected letters, digits, _ . -")
 _NAME_LIST = vol.All([vol.All(str, vol.Length(min=1))])
 
+
+def _integer(value: Any) -> int:
+    # bool is a subclass of int, and "lockout_after: true" is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise vol.Invalid(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise vol.Invalid(f"expected a number of seconds, got {type(value).__name__}")
+    return float(value)
+
+
 _SECTIONS: Final[dict[str, Any]] = {
     "store": {vol.Optional("path"): vol.All(str, vol.Length(min=1)), vol.Optional("create"): bool},
     "limits": {
-        vol.Optional("free_failures"): vol.All(int, vol.Range(min=0, max=10)),
-        vol.Optional("backoff_base"): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=3600)),
-        vol.Optional("backoff_max"): vol.All(vol.Coerce(float), vol.Range(min=1, max=86400)),
-        vol.Optional("lockout_after"): vol.All(int, vol.Range(min=1, max=MAX_LOCKOUT_AFTER)),
+        vol.Optional("free_failures"): vol.All(_integer, vol.Range(min=0, max=3)),
+        vol.Optional("backoff_base"): vol.All(_seconds, vol.Range(min=1, max=3600)),
+        vol.Optional("backoff_max"): vol.All(_seconds, vol.Range(min=900, max=86400)),
+        vol.Optional("lockout_after"): vol.All(_integer, vol.Range(min=1, max=MAX_LOCKOUT_AFTER)),
     },
     "plugins": {vol.Optional("allow"): _NAME_LIST, vol.Optional("block"): _NAME_LIST},
 }
@@ -40,8 +54,8 @@ _TOP_LEVEL: Final = vol.Schema(
     {
         vol.Optional("modules"): list,
         vol.Optional("store"): _SECTIONS["store"],
-        vol.Optional("session_lifetime"): vol.All(int, vol.Range(min=10, max=300)),
-        vol.Optional("flow_lifetime"): vol.All(int, vol.Range(min=60, max=3600)),
+        vol.Optional("session_lifetime"): vol.All(_integer, vol.Range(min=10, max=300)),
+        vol.Optional("flow_lifetime"): vol.All(_integer, vol.Range(min=60, max=3600)),
         vol.Optional("limits"): _SECTIONS["limits"],
         vol.Optional("plugins"): _SECTIONS["plugins"],
     }
@@ -50,7 +64,7 @@ _MODULE_CORE_KEYS: Final[dict[Any, Any]] = {
     vol.Required("type"): vol.All(str, vol.Length(min=1)),
     vol.Optional("id"): vol.All(str, _MODULE_ID),
     vol.Optional("name"): vol.All(str, vol.Length(min=1, max=100)),
-    vol.Optional("max_retries"): vol.All(int, vol.Range(min=1)),
+    vol.Optional("max_retries"): vol.All(_integer, vol.Range(min=1)),
 }
 
 
@@ -126,7 +140,9 @@ def parse_settings(raw: Any, source: str) -> tuple[Settings, list[ConfigProblem]
         data: dict[str, Any] = _TOP_LEVEL(dict(raw))
     except vol.MultipleInvalid as error:
         problems += [_problem(source, invalid, _TOP_LEVEL.schema) for invalid in error.errors]
-        data = {key: raw[key] for key in raw if key == "modules"}
+        # Keep checking the modules, unless the error above already reported the list itself.
+        entries = raw.get("modules", EMBEDDED_DEFAULT["modules"])
+        data = {"modules": entries if isinstance(entries, list) else []}
 
     modules = _parse_modules(data.get("modules", EMBEDDED_DEFAULT["modules"]), source, problems)
     store = data.get("store", {})
@@ -215,13 +231,13 @@ def check_module_options(
     schema_keys = dict(module_type.config_schema)
     schema = vol.Schema(schema_keys, extra=vol.PREVENT_EXTRA)
     problems: list[ConfigProblem] = []
+    options: dict[str, Any] = {}
     try:
-        options: dict[str, Any] = schema(dict(module.options))
+        options = schema(dict(module.options))
     except vol.MultipleInvalid as error:
         allowed = {**_MODULE_CORE_KEYS, **schema_keys}
         for invalid in error.errors:
             problems.append(_problem(source, invalid, allowed, module.index, module.id))
-        return {}, problems
 
     if module.max_retries is not None and module.max_retries > module_type.max_retries:
         problems.append(
