@@ -1,0 +1,537 @@
+"""Benchmarks of mfa-core through its public API; prints one table of figures.
+
+Run from the repository root after the set-up command:
+
+    python benchmarks/bench.py            # every figure
+    python benchmarks/bench.py --quick    # fewer runs and users, for a smoke check
+
+Each figure is the median of several runs with min and max. The script exits
+non-zero as soon as a login MFA step or an enrolment in it does not succeed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import multiprocessing
+import os
+import platform
+import secrets
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+
+from mfa_core import MfaHost
+from mfa_core.store.memory import MemoryStore
+
+PERIOD = 30
+MODULE_ID = "totp"
+TOTP_CONFIG: dict[str, Any] = {"modules": [{"type": "totp"}]}
+
+
+class BenchmarkFailure(Exception):
+    """A step inside a benchmark did not succeed, so its figure would be meaningless."""
+
+
+class SteppingClock:
+    """A clock the benchmark sets, so every login uses a fresh TOTP time step."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Figure:
+    """One measured quantity over several runs."""
+
+    name: str
+    unit: str
+    values: list[float]
+
+    def row(self) -> str:
+        """Return the figure as a table row: median, min, max."""
+        median = statistics.median(self.values)
+        return (
+            f"| {self.name} | {_format(median)} | {_format(min(self.values))} | "
+            f"{_format(max(self.values))} | {self.unit} |"
+        )
+
+
+def _format(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def new_secrets(count: int) -> list[str]:
+    """Return ``count`` random 160-bit base32 TOTP secrets."""
+    return [base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=") for _ in range(count)]
+
+
+def codes_for(secret_list: Sequence[str], steps: Sequence[int]) -> list[str]:
+    """Return the 6-digit SHA1 code of each secret at the matching time step."""
+    return [
+        pyotp.TOTP(secret, digest=hashlib.sha1, interval=PERIOD).generate_otp(step)
+        for secret, step in zip(secret_list, steps, strict=True)
+    ]
+
+
+async def enrol_bulk(store_path: Path, user_count: int, prefix: str = "user") -> list[str]:
+    """Enrol ``user_count`` users directly through the store's bulk path; return their secrets."""
+    host = await MfaHost.create({**TOTP_CONFIG, "store": {"path": str(store_path)}})
+    secret_list = new_secrets(user_count)
+    batch = 50_000
+    for start in range(0, user_count, batch):
+        items = [
+            (f"{prefix}{index}", {"secret": secret_list[index]})
+            for index in range(start, min(start + batch, user_count))
+        ]
+        await host.store.set_user_data_many(MODULE_ID, items)
+    await host.close()
+    return secret_list
+
+
+def current_codes(users: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Return each user with the code of the current time step, computed before any timing."""
+    step = int(time.time()) // PERIOD
+    codes = codes_for([secret for _, secret in users], [step] * len(users))
+    return [(user_id, code) for (user_id, _), code in zip(users, codes, strict=True)]
+
+
+async def timed_logins(
+    host: MfaHost, logins: Sequence[tuple[str, str]], clock: SteppingClock | None = None
+) -> list[float]:
+    """Run one full login MFA step per (user, code); return the latencies in seconds.
+
+    With a stepping clock, login number k runs at the time step the clock had plus k,
+    so the codes must be for those steps; otherwise the host's clock is the real one.
+    """
+    latencies: list[float] = []
+    first_now = clock.now if clock is not None else 0.0
+    for index, (user_id, code) in enumerate(logins):
+        if clock is not None:
+            clock.now = first_now + index * PERIOD
+        started = time.perf_counter()
+        begun = await host.begin_login(user_id)
+        if begun.type != "form" or begun.session_id is None:
+            raise BenchmarkFailure(f"begin_login for {user_id} gave {begun.type}")
+        result = await host.continue_login(begun.session_id, user_id, {"code": code})
+        latencies.append(time.perf_counter() - started)
+        if result.type != "success":
+            raise BenchmarkFailure(f"login for {user_id} gave {result.type} {result.reason}")
+    return latencies
+
+
+def login_worker(arguments: tuple[str, list[tuple[str, str]]]) -> tuple[float, list[float]]:
+    """Run logins in a separate process on a shared SQLite store; return wall time and latencies."""
+    store_path, users = arguments
+
+    async def run() -> tuple[float, list[float]]:
+        config = {**TOTP_CONFIG, "store": {"path": store_path}}
+        host = await MfaHost.create(config)
+        logins = current_codes(users)
+        started = time.perf_counter()
+        latencies = await timed_logins(host, logins)
+        elapsed = time.perf_counter() - started
+        await host.close()
+        return elapsed, latencies
+
+    return asyncio.run(run())
+
+
+def measure_throughput(
+    directory: Path, processes: int, steps_per_process: int, runs: int
+) -> tuple[Figure, Figure, Figure]:
+    """Measure full login MFA steps per second with ``processes`` processes on one store."""
+    store_path = directory / f"throughput-{processes}.sqlite3"
+    # Every login uses a user of its own, so the replay guard never rejects a code.
+    user_count = processes * steps_per_process * runs
+    secret_list = asyncio.run(enrol_bulk(store_path, user_count))
+    context = multiprocessing.get_context("spawn")
+    rates: list[float] = []
+    p50: list[float] = []
+    p99: list[float] = []
+
+    with context.Pool(processes) as pool:
+        for run in range(runs):
+            jobs = []
+            for worker in range(processes):
+                first = (run * processes + worker) * steps_per_process
+                users = [
+                    (f"user{index}", secret_list[index])
+                    for index in range(first, first + steps_per_process)
+                ]
+                jobs.append((str(store_path), users))
+            results = pool.map(login_worker, jobs)
+            slowest = max(elapsed for elapsed, _ in results)
+            latencies = sorted(
+                latency for _, worker_latencies in results for latency in worker_latencies
+            )
+            rates.append(processes * steps_per_process / slowest)
+            p50.append(_percentile(latencies, 0.50) * 1000)
+            p99.append(_percentile(latencies, 0.99) * 1000)
+
+    label = f"{processes} process{'es' if processes > 1 else ''}"
+    return (
+        Figure(f"login MFA steps/s, SQLite, {label}", "steps/s", rates),
+        Figure(f"latency p50, SQLite, {label}", "ms", p50),
+        Figure(f"latency p99, SQLite, {label}", "ms", p99),
+    )
+
+
+def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    index = min(len(sorted_values) - 1, int(fraction * len(sorted_values)))
+    return sorted_values[index]
+
+
+def measure_scaling(
+    directory: Path, sizes: Sequence[int], steps: int, enrolments: int, runs: int
+) -> list[Figure]:
+    """Measure one login step and one confirmed enrolment at each number of enrolled users."""
+    figures: list[Figure] = []
+    baseline_login: float | None = None
+    baseline_enrol: float | None = None
+    for size in sizes:
+        store_path = directory / f"scaling-{size}.sqlite3"
+        secret_list = asyncio.run(enrol_bulk(store_path, size))
+        login_costs, enrol_costs = asyncio.run(
+            _scaling_runs(store_path, secret_list, steps, enrolments, runs)
+        )
+        login_median = statistics.median(login_costs)
+        enrol_median = statistics.median(enrol_costs)
+        baseline_login = baseline_login or login_median
+        baseline_enrol = baseline_enrol or enrol_median
+        figures.append(Figure(f"login step at {size:,} users", "µs", login_costs))
+        figures.append(
+            Figure(
+                f"login step at {size:,} users / at {sizes[0]:,}",
+                "ratio",
+                [cost / baseline_login for cost in login_costs],
+            )
+        )
+        figures.append(Figure(f"enrolment at {size:,} users", "µs", enrol_costs))
+        figures.append(
+            Figure(
+                f"enrolment at {size:,} users / at {sizes[0]:,}",
+                "ratio",
+                [cost / baseline_enrol for cost in enrol_costs],
+            )
+        )
+        store_path.unlink()
+    return figures
+
+
+async def _scaling_runs(
+    store_path: Path, secret_list: list[str], steps: int, enrolments: int, runs: int
+) -> tuple[list[float], list[float]]:
+    host = await MfaHost.create({**TOTP_CONFIG, "store": {"path": str(store_path)}})
+    # Distinct random users across all runs, so no code is replayed.
+    picks = secrets.SystemRandom().sample(range(len(secret_list)), steps * runs)
+    login_costs: list[float] = []
+    enrol_costs: list[float] = []
+    for run in range(runs):
+        chosen = picks[run * steps : (run + 1) * steps]
+        logins = current_codes([(f"user{index}", secret_list[index]) for index in chosen])
+        latencies = await timed_logins(host, logins)
+        login_costs.append(statistics.median(latencies) * 1e6)
+        enrolment_times = await _timed_enrolments(host, enrolments, run)
+        enrol_costs.append(statistics.median(enrolment_times) * 1e6)
+    await host.close()
+    return login_costs, enrol_costs
+
+
+async def _timed_enrolments(host: MfaHost, count: int, run: int) -> list[float]:
+    durations: list[float] = []
+    for index in range(count):
+        user_id = f"new{run}-{index}-{secrets.token_hex(4)}"
+        started = time.perf_counter()
+        form = await host.start_setup(MODULE_ID, user_id)
+        paused = time.perf_counter()
+        secret = form.description_placeholders["secret"].replace(" ", "")
+        code = pyotp.TOTP(secret, interval=PERIOD).now()
+        resumed = time.perf_counter()
+        assert form.flow_id is not None
+        done = await host.continue_setup(form.flow_id, user_id, {"code": code})
+        durations.append((paused - started) + (time.perf_counter() - resumed))
+        if done.type != "create_entry":
+            raise BenchmarkFailure(f"enrolment of {user_id} gave {done.type} {done.reason}")
+    return durations
+
+
+def measure_overhead(steps: int, runs: int) -> list[Figure]:
+    """Compare a full login step on the in-memory store with a bare pyotp verification."""
+    ratios: list[float] = []
+    framework: list[float] = []
+    bare: list[float] = []
+    for _ in range(runs):
+        full_cost = asyncio.run(_memory_store_step_cost(steps))
+        bare_cost = _bare_pyotp_cost(steps)
+        framework.append(full_cost * 1e6)
+        bare.append(bare_cost * 1e6)
+        ratios.append(full_cost / bare_cost)
+    return [
+        Figure("full login step, in-memory store", "µs", framework),
+        Figure("bare pyotp.TOTP.verify, window 1", "µs", bare),
+        Figure("full step / bare verify", "ratio", ratios),
+    ]
+
+
+async def _memory_store_step_cost(steps: int) -> float:
+    host = await MfaHost.create(TOTP_CONFIG, store=MemoryStore())
+    secret_list = new_secrets(steps)
+    users = [(f"user{index}", secret) for index, secret in enumerate(secret_list)]
+    await host.store.set_user_data_many(
+        MODULE_ID, [(user_id, {"secret": secret}) for user_id, secret in users]
+    )
+    latencies = await timed_logins(host, current_codes(users))
+    await host.close()
+    return sum(latencies) / len(latencies)
+
+
+def _bare_pyotp_cost(steps: int) -> float:
+    secret_list = new_secrets(1000)
+    totps = [pyotp.TOTP(secret, interval=PERIOD) for secret in secret_list]
+    moments = [1_700_000_000 + index * PERIOD for index in range(steps)]
+    codes = [totps[index % 1000].at(moment) for index, moment in enumerate(moments)]
+    started = time.perf_counter()
+    for index, (moment, code) in enumerate(zip(moments, codes, strict=True)):
+        if not totps[index % 1000].verify(code, for_time=moment, valid_window=1):
+            raise BenchmarkFailure("pyotp rejected its own code")
+    return (time.perf_counter() - started) / steps
+
+
+STARTUP_SCRIPT = textwrap.dedent(
+    """
+    import time
+    started = time.perf_counter()
+    from mfa_core import SyncMfaHost
+    host = SyncMfaHost.from_config({config!r})
+    host.close()
+    print(time.perf_counter() - started)
+    """
+)
+
+
+def measure_startup(directory: Path, runs: int, extra_plugins: int) -> list[Figure]:
+    """Time ``mfa modules`` and importing mfa_core plus building a host, with extra plugins."""
+    plugin_dir = directory / "extra-plugins"
+    _write_fake_distributions(plugin_dir, extra_plugins)
+    config = {**TOTP_CONFIG, "store": {"path": str(directory / "startup.sqlite3")}}
+    config_file = directory / "startup.yaml"
+    config_file.write_text(
+        f"store: {{path: {directory / 'startup.sqlite3'}}}\nmodules: [{{type: totp}}]\n"
+    )
+    figures: list[Figure] = []
+    for label, extra_path in (("", None), (f", {extra_plugins} extra plugins", plugin_dir)):
+        environment = dict(os.environ)
+        if extra_path is not None:
+            environment["PYTHONPATH"] = os.pathsep.join(
+                [str(extra_path), environment.get("PYTHONPATH", "")]
+            ).rstrip(os.pathsep)
+        build_times = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", STARTUP_SCRIPT.format(config=config)],
+                    env=environment,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            * 1000
+            for _ in range(runs)
+        ]
+        command_times = [
+            _wall_time([_mfa_command(), "modules", "--config", str(config_file)], environment)
+            * 1000
+            for _ in range(runs)
+        ]
+        figures.append(Figure(f"import mfa_core + build host{label}", "ms", build_times))
+        figures.append(Figure(f"`mfa modules` wall time{label}", "ms", command_times))
+    return figures
+
+
+def _mfa_command() -> str:
+    candidate = Path(sys.executable).with_name("mfa")
+    return str(candidate) if candidate.exists() else "mfa"
+
+
+def _wall_time(command: list[str], environment: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=environment, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def _write_fake_distributions(directory: Path, count: int) -> None:
+    # Each is what pip leaves for a tiny plugin distribution: a module and its dist-info.
+    directory.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        name = f"bench_plugin_{index}"
+        (directory / f"{name}.py").write_text(
+            textwrap.dedent(
+                f"""
+                import voluptuous as vol
+                from mfa_core import MfaModule, ModuleType, hookimpl
+
+                class Module{index}(MfaModule):
+                    def mfa_input_schema(self):
+                        return vol.Schema({{vol.Required("code"): str}})
+
+                    async def mfa_setup_user(self, user_id, setup_data):
+                        await self.data.put(user_id, dict(setup_data))
+
+                    async def mfa_validate(self, user_id, user_input):
+                        return False
+
+                @hookimpl
+                def mfa_register_module_types(register):
+                    register(ModuleType(name="bench_{index}", factory=Module{index},
+                                        default_name="Benchmark {index}"))
+                """
+            )
+        )
+        info = directory / f"bench_plugin_{index}-1.0.dist-info"
+        info.mkdir(exist_ok=True)
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: bench-plugin-{index}\nVersion: 1.0\n"
+        )
+        (info / "entry_points.txt").write_text(f"[mfa_core.module_types]\nbench_{index} = {name}\n")
+        (info / "RECORD").write_text("")
+
+
+def memory_worker(store_path: str, logins: int) -> int:
+    """Serve logins for random enrolled users; return peak resident memory in KiB."""
+    import resource
+
+    async def run() -> None:
+        clock = SteppingClock(0)
+        host = await MfaHost.create({**TOTP_CONFIG, "store": {"path": store_path}}, clock=clock)
+        connection = sqlite3.connect(store_path)
+        rows = connection.execute(
+            "SELECT user_id, data FROM user_data WHERE module_id = ? ORDER BY random() LIMIT ?",
+            (MODULE_ID, min(logins, 10_000)),
+        ).fetchall()
+        connection.close()
+        import json
+
+        users = [(user_id, json.loads(data)["secret"]) for user_id, data in rows]
+        # The same number of logins at every size: users log in again at later time steps.
+        repeated = [users[index % len(users)] for index in range(logins)]
+        first_step = 500_000_000
+        steps = [first_step + index for index in range(logins)]
+        codes = codes_for([secret for _, secret in repeated], steps)
+        clock.now = first_step * PERIOD + 1
+        logins_with_codes = [
+            (user_id, code) for (user_id, _), code in zip(repeated, codes, strict=True)
+        ]
+        await timed_logins(host, logins_with_codes, clock)
+        await host.close()
+
+    asyncio.run(run())
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure_memory(directory: Path, sizes: Sequence[int], logins: int, runs: int) -> list[Figure]:
+    """Measure the peak memory of a process serving logins at each number of enrolled users."""
+    figures: list[Figure] = []
+    context = multiprocessing.get_context("spawn")
+    for size in sizes:
+        store_path = directory / f"memory-{size}.sqlite3"
+        asyncio.run(enrol_bulk(store_path, size))
+        peaks: list[float] = []
+        for _ in range(runs):
+            with context.Pool(1, maxtasksperchild=1) as pool:
+                peaks.append(pool.apply(memory_worker, (str(store_path), logins)) / 1024)
+        figures.append(Figure(f"peak memory serving logins, {size:,} users", "MiB", peaks))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print the table; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs and users (smoke check)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per figure (default 5, quick 2)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["throughput", "scaling", "overhead", "startup", "memory"],
+        action="append",
+        help="run only these benchmarks (repeatable)",
+    )
+    options = parser.parse_args(argv)
+    runs = options.runs or (2 if options.quick else 5)
+    selected = set(options.only or ["throughput", "scaling", "overhead", "startup", "memory"])
+    sizes = [10**3, 10**4] if options.quick else [10**3, 10**4, 10**5, 10**6]
+    steps = 1000 if options.quick else 5000
+
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="mfa-bench-") as temporary:
+        directory = Path(temporary)
+        os.environ["XDG_CONFIG_HOME"] = str(directory)
+        try:
+            if "throughput" in selected:
+                for processes in (1, 2):
+                    figures += measure_throughput(directory, processes, steps, runs)
+            if "scaling" in selected:
+                figures += measure_scaling(directory, sizes, 150, 50, runs)
+            if "overhead" in selected:
+                figures += measure_overhead(steps, runs)
+            if "startup" in selected:
+                figures += measure_startup(directory, runs, 50)
+            if "memory" in selected:
+                figures += measure_memory(
+                    directory, [10, 10**4 if options.quick else 10**5], 2000, runs
+                )
+        except BenchmarkFailure as failure:
+            print(f"benchmark failed: {failure}", file=sys.stderr)
+            return 1
+
+        synchronous = _synchronous_mode(directory)
+
+    python = f"Python {platform.python_version()} ({platform.machine()})"
+    print(
+        f"{python}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs; "
+        f"SQLite synchronous={synchronous} in WAL mode; {runs} runs per figure"
+    )
+    print()
+    print("| figure | median | min | max | unit |")
+    print("| --- | --- | --- | --- | --- |")
+    for figure in figures:
+        print(figure.row())
+    return 0
+
+
+def _synchronous_mode(directory: Path) -> str:
+    async def read() -> str:
+        host = await MfaHost.create(
+            {**TOTP_CONFIG, "store": {"path": str(directory / "mode.sqlite3")}}
+        )
+        connection = getattr(host.store, "_connection", None)
+        mode = "unknown"
+        if isinstance(connection, sqlite3.Connection):
+            value = connection.execute("PRAGMA synchronous").fetchone()[0]
+            mode = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(value, str(value))
+        await host.close()
+        return mode
+
+    return asyncio.run(read())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
