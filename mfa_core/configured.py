@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from types import MethodType, SimpleNamespace
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ class ModuleHookManager(pluggy.PluginManager):
         self.add_hookspecs(ModuleSpec)
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        # Every hook name starts with mfa_; reading other attributes could run properties.
+        if not name.startswith("mfa_"):
+            return None
         options = super().parse_hookimpl_opts(plugin, name)
         if options is not None or plugin is not self._module or not name.startswith("mfa_"):
             return options
@@ -54,13 +58,14 @@ def check_module_class(module_class: type) -> None:
     Checks hook names (a misspelled ``mfa_`` method is an error), argument names
     against the hook specifications, and that the required hooks exist.
     """
-    manager = ModuleHookManager(module_class)
+    stand_in = _bound_hooks(module_class)
+    manager = ModuleHookManager(stand_in)
     try:
-        manager.register(module_class, name=module_class.__qualname__)
+        manager.register(stand_in, name=module_class.__qualname__)
     except (pluggy.PluginValidationError, ValueError) as error:
         raise ModuleContractError(f"{module_class.__qualname__}: {error}") from error
 
-    for caller in manager.get_hookcallers(module_class) or []:
+    for caller in manager.get_hookcallers(stand_in) or []:
         if caller.name not in MODULE_HOOKS:
             raise ModuleContractError(
                 f"{module_class.__qualname__}.{caller.name} is not a module hook; "
@@ -78,6 +83,29 @@ def check_module_class(module_class: type) -> None:
         raise ModuleContractError(
             f"{module_class.__qualname__} does not implement {', '.join(missing)}"
         )
+
+
+def _bound_hooks(module_class: type) -> SimpleNamespace:
+    """Return the class's ``mfa_`` methods bound to a placeholder, as an instance has them.
+
+    pluggy compares a hook implementation's arguments with the specification after
+    removing ``self`` from bound methods, so binding checks methods the way they run.
+    """
+    placeholder = object()
+    hooks: dict[str, object] = {}
+    for name in dir(module_class):
+        if not name.startswith("mfa_"):
+            continue
+        attribute = inspect.getattr_static(module_class, name)
+        if isinstance(attribute, staticmethod):
+            hooks[name] = attribute.__func__
+        elif isinstance(attribute, classmethod):
+            hooks[name] = MethodType(attribute.__func__, module_class)
+        elif inspect.isfunction(attribute):
+            hooks[name] = MethodType(attribute, placeholder)
+        else:
+            hooks[name] = getattr(module_class, name)
+    return SimpleNamespace(**hooks)
 
 
 def _check_setup_flow_class(module_class: type[MfaModule]) -> None:

@@ -18,12 +18,15 @@ from mfa_core import (
     FlowResult,
     MfaModule,
     ModuleContext,
+    ModuleContractError,
     ModuleType,
     PluginInfo,
     SetupFlow,
     UnknownModuleError,
     hookimpl,
+    observe,
 )
+from mfa_core.configured import check_module_class
 
 EXCLUDED_BY_LISTS = (
     "module type 'insecure_example' comes from plugin 'mfa_insecure_example', which the plugin "
@@ -143,6 +146,18 @@ class AuditPlugin:
     def mfa_validate(self, module_id: str, user_id: str) -> Generator[None, Any, Any]:
         self.records.append((module_id, user_id))
         return (yield)
+
+
+class OutcomePlugin:
+    """A wrapper that records each check's result through ``observe``, for async modules too."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[tuple[str, bool]] = []
+
+    @hookimpl(wrapper=True)
+    def mfa_validate(self, module_id: str) -> Generator[None, Any, Any]:
+        result = yield
+        return observe(result, lambda valid: self.outcomes.append((module_id, valid)))
 
 
 class PlainHookPlugin:
@@ -559,6 +574,20 @@ def test_wrapper_records_ids_without_code(make_host: HostFactory, store_path: Pa
     ]
 
 
+def test_wrapper_observes_async_results(make_host: HostFactory, store_path: Path) -> None:
+    outcome = OutcomePlugin()
+    host = make_host(recording_config(store_path), plugins=[RecordingPlugin(), outcome])
+
+    for module_id, code in [("first", "111111"), ("second", "999999"), ("second", "222222")]:
+        form = host.begin_login(USER)
+        assert form.session_id is not None
+        host.continue_login(form.session_id, USER, {"module_id": module_id})
+        host.continue_login(form.session_id, USER, {"code": code})
+
+    assert inspect.iscoroutinefunction(RecordingModule.mfa_validate)
+    assert outcome.outcomes == [("first", True), ("second", False), ("second", True)]
+
+
 def test_plain_module_hook_plugin_rejected(make_host: HostFactory, store_path: Path) -> None:
     config = host_config(store_path, pin_module(users={USER: PIN}))
     host = make_host(config, plugins=[PlainHookPlugin()])
@@ -618,3 +647,24 @@ def test_module_context_reaches_factory(make_host: HostFactory, store_path: Path
     assert context.name == "Main PIN"
     assert context.type_name == "async_pin"
     assert dict(context.config) == {}
+
+
+def assigned_validate(self: object, user_id: str, user_input: dict[str, Any]) -> bool:
+    return False
+
+
+def test_method_assigned_to_class_accepted() -> None:
+    # A function assigned to a class after its definition has no dotted qualified name.
+    module_class = type("AssignedModule", (RecordingModule,), {})
+    module_class.mfa_validate = assigned_validate  # type: ignore[attr-defined]
+
+    check_module_class(module_class)
+
+    with pytest.raises(ModuleContractError, match="password"):
+        check_module_class(
+            type(
+                "ExtraArgumentModule",
+                (RecordingModule,),
+                {"mfa_validate": lambda self, user_id, password: False},
+            )
+        )
