@@ -17,6 +17,7 @@ from .plugins import PluginInfo
 from .results import FlowResult, LoginResult
 from .store.base import Store
 from .sync import SyncMfaHost
+from .wrappers import observe
 
 __all__ = [
     "ConfigError",
@@ -40,4 +41,5 @@ __all__ = [
     "UnknownModuleError",
     "hookimpl",
     "hookspec",
+    "observe",
 ]

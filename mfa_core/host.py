@@ -166,6 +166,10 @@ class MfaHost:
         """Submit the form of the flow's current step."""
         return await self._setup.continue_(flow_id, _check_user_id(user_id), dict(user_input))
 
+    async def abort_setup(self, flow_id: str, user_id: str) -> bool:
+        """End the user's unfinished setup flow now; return whether there was one."""
+        return await self._setup.abort(flow_id, _check_user_id(user_id))
+
     async def setup_user(self, module_id: str, user_id: str, setup_data: Mapping[str, Any]) -> None:
         """Enrol the user directly, without a flow (imports and migrations)."""
         module = self._module(module_id)
@@ -195,6 +199,10 @@ class MfaHost:
     ) -> LoginResult:
         """Submit the module choice or the code; ``user_id`` must own the session."""
         return await self._login.continue_(session_id, _check_user_id(user_id), dict(user_input))
+
+    async def abort_login(self, session_id: str, user_id: str) -> bool:
+        """End the user's validation session now, for a cancelled login."""
+        return await self._login.abort(session_id, _check_user_id(user_id))
 
     async def purge_expired(self) -> int:
         """Delete expired validation sessions and setup flows; return how many."""

@@ -101,6 +101,13 @@ class LoginMfaStep:
             return _abort(INVALID_AUTH_MODULE)
         return await self._check_code(session, module, user_input)
 
+    async def abort(self, session_id: str, user_id: str) -> bool:
+        """Delete the user's validation session; return whether it existed."""
+        session = await self._store.get_session(session_id)
+        if session is None or session.user_id != user_id:
+            return False
+        return await self._store.consume_session(session_id) is not None
+
     async def enrolled_modules(self, user_id: str) -> list[ConfiguredModule]:
         """Return the configured modules the user is enrolled in, in configuration order."""
         return [module for module in self._modules.values() if await module.is_user_setup(user_id)]

@@ -99,6 +99,13 @@ class SetupFlows:
 
         return await self._run_step(module, record, data, is_new=False)
 
+    async def abort(self, flow_id: str, user_id: str) -> bool:
+        """Delete the user's unfinished flow; return whether it existed."""
+        record = await self._store.get_flow(flow_id)
+        if record is None or record.user_id != user_id:
+            return False
+        return await self._store.delete_flow(flow_id)
+
     async def _rerender(
         self,
         module: ConfiguredModule,

@@ -103,6 +103,10 @@ class SyncMfaHost:
         """Submit a setup step's form."""
         return run(self.host.continue_setup(flow_id, user_id, user_input))
 
+    def abort_setup(self, flow_id: str, user_id: str) -> bool:
+        """End the user's unfinished setup flow now."""
+        return run(self.host.abort_setup(flow_id, user_id))
+
     def setup_user(self, module_id: str, user_id: str, setup_data: Mapping[str, Any]) -> None:
         """Enrol the user directly."""
         run(self.host.setup_user(module_id, user_id, setup_data))
@@ -124,6 +128,10 @@ class SyncMfaHost:
     ) -> LoginResult:
         """Submit the module choice or the code."""
         return run(self.host.continue_login(session_id, user_id, user_input))
+
+    def abort_login(self, session_id: str, user_id: str) -> bool:
+        """End the user's validation session now."""
+        return run(self.host.abort_login(session_id, user_id))
 
     def purge_expired(self) -> int:
         """Delete expired sessions and flows."""

@@ -309,3 +309,18 @@ def test_validate_exception_ends_session(
     assert message.startswith("login MFA step of module 'failing_pin' failed for user 'alice': ")
     assert "RuntimeError" in message
     assert SECRET_PIN not in caplog.text
+
+
+def test_abort_setup_ends_flow(make_host: HostFactory, store_path: Path) -> None:
+    host = make_host(host_config(store_path, pin_module()))
+    flow_id = start_flow(host)
+
+    assert host.abort_setup(flow_id, "mallory") is False
+    assert flow_count(store_path) == 1
+    assert host.abort_setup(flow_id, USER) is True
+    assert host.abort_setup(flow_id, USER) is False
+
+    result = host.continue_setup(flow_id, USER, {"pin": PIN})
+    assert result.type == "abort"
+    assert result.reason == "setup_expired"
+    assert host.is_user_setup("insecure_example", USER) is False

@@ -322,3 +322,21 @@ def test_stored_session_holds_no_pin(make_host: HostFactory, store_path: Path) -
     for value in rows[0]:
         assert PIN not in str(value)
         assert WRONG_PIN not in str(value)
+
+
+# Cancelling
+
+
+def test_abort_login_ends_session(make_host: HostFactory, store_path: Path) -> None:
+    host = one_module_host(make_host, store_path)
+    session_id = begin(host)
+
+    assert host.abort_login(session_id, OTHER_USER) is False
+    assert session_count(store_path) == 1
+    assert host.abort_login(session_id, USER) is True
+    assert host.abort_login(session_id, USER) is False
+
+    result = submit(host, session_id, PIN)
+    assert result.type == "abort"
+    assert result.reason == "login_expired"
+    assert session_count(store_path) == 0
