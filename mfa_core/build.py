@@ -67,7 +67,7 @@ def check_modules(
             continue
         options, option_problems = check_module_options(module, module_type, settings.source)
         problems += option_problems
-        if not option_problems:
+        if module.usable and not option_problems:
             ready.append((module, module_type, options))
     return ready, problems
 

@@ -78,6 +78,9 @@ class ModuleConfig:
     name: str | None
     max_retries: int | None
     options: Mapping[str, Any] = field(default_factory=dict)
+    usable: bool = True
+    """``False`` when a core key has a problem: its own keys are still checked, but it is
+    never built."""
 
 
 @dataclass(frozen=True)
@@ -186,17 +189,26 @@ def _parse_modules(entries: Any, source: str, problems: list[ConfigProblem]) -> 
             )
             continue
 
+        type_name = entry.get("type") if isinstance(entry.get("type"), str) else None
         entry_id = entry.get("id") if isinstance(entry.get("id"), str) else None
-        entry_id = entry_id or (entry.get("type") if isinstance(entry.get("type"), str) else None)
+        entry_id = entry_id or type_name
+        usable = True
         try:
             checked = core_schema(dict(entry))
         except vol.MultipleInvalid as error:
             for invalid in error.errors:
                 problems.append(_problem(source, invalid, _MODULE_CORE_KEYS, index, entry_id))
-            continue
+            if not type_name or entry_id is None:
+                continue
+            # Keep the entry so that its type's own keys are checked too.
+            usable = False
+            checked = {key: value for key, value in entry.items() if key not in ("id", "name")}
+            checked["type"] = type_name
+            checked.pop("max_retries", None)
 
-        module_id = checked.get("id", checked["type"])
-        if module_id in first_index_of:
+        module_id = entry_id if not usable else checked.get("id", checked["type"])
+        assert module_id is not None
+        if module_id in first_index_of and usable:
             problems.append(
                 ConfigProblem(
                     source,
@@ -207,8 +219,8 @@ def _parse_modules(entries: Any, source: str, problems: list[ConfigProblem]) -> 
                     ("id",),
                 )
             )
-            continue
-        first_index_of[module_id] = index
+            usable = False
+        first_index_of.setdefault(module_id, index)
 
         options = {key: value for key, value in checked.items() if key not in _core_key_names()}
         modules.append(
@@ -219,6 +231,7 @@ def _parse_modules(entries: Any, source: str, problems: list[ConfigProblem]) -> 
                 name=checked.get("name"),
                 max_retries=checked.get("max_retries"),
                 options=options,
+                usable=usable,
             )
         )
     return modules

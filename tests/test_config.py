@@ -380,17 +380,24 @@ def test_option_and_retry_problems_together(make_host: HostFactory, store_path: 
     assert [problem.key_path for problem in problems] == [("colour",), ("max_retries",)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a module entry whose core keys (type, id, name, max_retries) are invalid, or whose "
-    "id is a duplicate, is skipped, so its type-specific keys are not checked",
-)
 def test_core_key_problem_hides_nothing(make_host: HostFactory, store_path: Path) -> None:
     module = {**pin_module("pin"), "name": 7, "colour": "red"}
 
     problems = config_problems(make_host, host_config(store_path, module))
 
     assert [problem.key_path for problem in problems] == [("name",), ("colour",)]
+
+
+def test_duplicate_id_keys_still_checked(make_host: HostFactory, store_path: Path) -> None:
+    first = pin_module("pin")
+    second = {**pin_module("pin"), "colour": "red"}
+
+    problems = config_problems(make_host, host_config(store_path, first, second))
+
+    assert [(problem.module_index, problem.key_path) for problem in problems] == [
+        (1, ("id",)),
+        (1, ("colour",)),
+    ]
 
 
 ALL_PROBLEMS_YAML = """\
