@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from types import MethodType, SimpleNamespace
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MethodType, SimpleNamespace
 from typing import Any
 
 import pluggy
