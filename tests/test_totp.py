@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import importlib.metadata
 import json
 import logging
 import multiprocessing
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -20,10 +22,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import mfa_totp
 import mfa_totp.otp
 import pluggy
+import pyotp
 import pytest
 import voluptuous as vol
 from mfa_totp import CONFIG_SCHEMA, TotpModule, TotpSetupFlow
-from mfa_totp.otp import code_at_step, time_step
+from mfa_totp.config import TotpSettings
+from mfa_totp.otp import code_at_step, generate_secret, time_step
 
 from mfa_core.hookspecs import PROJECT_NAME, PluginSpec
 from mfa_core.module import ModuleContext, ModuleData, ModuleType
@@ -221,7 +225,7 @@ def test_upper_window_edge_blocks_lower_steps(store_path: Path) -> None:
 def test_several_matches_pick_highest_step(monkeypatch: pytest.MonkeyPatch) -> None:
     # Two steps of a real secret share a 6-digit code with a chance of about 1e-6, so the test
     # makes every step's code equal.
-    monkeypatch.setattr(mfa_totp.otp, "code_at_step", lambda *_: "123456")
+    monkeypatch.setattr(mfa_totp.otp, "_code_from_key", lambda *_: "123456")
     settings = mfa_totp.TotpSettings(window=2)
 
     step = mfa_totp.otp.find_matching_step(base32(SEED_SHA1), "123456", 300, settings)
@@ -977,3 +981,17 @@ def test_entry_point_names_module() -> None:
     entry_points = distribution.entry_points.select(group="mfa_core.module_types")
 
     assert [(entry.name, entry.value) for entry in entry_points] == [("totp", "mfa_totp")]
+
+
+@pytest.mark.parametrize("algorithm", ["SHA1", "SHA256", "SHA512"])
+@pytest.mark.parametrize("digits", [6, 8])
+def test_codes_match_pyotp(algorithm: str, digits: int) -> None:
+    # pyotp is an independent RFC 6238 implementation, used here as the reference.
+    settings = TotpSettings(digits=digits, algorithm=algorithm, period=30)
+    digest = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}[algorithm]
+    for _ in range(50):
+        secret = generate_secret(algorithm)
+        step = secrets.randbelow(2**40)
+        reference = pyotp.TOTP(secret, digits=digits, digest=digest, interval=30)
+
+        assert code_at_step(secret, step, settings) == reference.generate_otp(step)

@@ -23,7 +23,8 @@ DEFAULT_WINDOW: Final = 1
 ALLOWED_DIGITS: Final = (6, 8)
 ALGORITHMS: Final = ("SHA1", "SHA256", "SHA512")
 MIN_PERIOD: Final = 15
-# pyotp 2.12 rejects periods over 120 s, citing NIST SP 800-63B-4 section 3.1.4.1.
+# A code must change at least every two minutes: pyotp 2.12 enforces the same limit and
+# cites NIST SP 800-63B-4 section 3.1.4.1 for it.
 MAX_PERIOD: Final = 120
 MAX_WINDOW: Final = 2
 

@@ -12,8 +12,6 @@ import unicodedata
 from collections.abc import Callable
 from typing import Final
 
-import pyotp
-
 from .config import TotpSettings
 
 MIN_SECRET_BYTES: Final = 20
@@ -97,15 +95,22 @@ def time_step(now: float, period: int) -> int:
     return int(now // period)
 
 
+def decode_secret(secret: str) -> bytes:
+    """Return the key bytes of a base32 secret stored without padding."""
+    return base64.b32decode(secret + "=" * (-len(secret) % 8))
+
+
 def code_at_step(secret: str, step: int, settings: TotpSettings) -> str:
     """Return the code for time step ``step``, which must not be negative."""
-    totp = pyotp.TOTP(
-        secret,
-        digits=settings.digits,
-        digest=_DIGESTS[settings.algorithm],
-        interval=settings.period,
-    )
-    return totp.generate_otp(step)
+    return _code_from_key(decode_secret(secret), step, settings)
+
+
+def _code_from_key(key: bytes, step: int, settings: TotpSettings) -> str:
+    # HOTP (RFC 4226 section 5.3) with the time step as counter, as RFC 6238 defines TOTP.
+    digest = hmac.digest(key, step.to_bytes(8, "big"), _DIGESTS[settings.algorithm])
+    offset = digest[-1] & 0x0F
+    truncated = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return str(truncated % 10**settings.digits).zfill(settings.digits)
 
 
 def find_matching_step(secret: str, code: str, now: float, settings: TotpSettings) -> int | None:
@@ -115,12 +120,13 @@ def find_matching_step(secret: str, code: str, now: float, settings: TotpSetting
     Every step in the window is compared, so the time taken does not depend on
     which step matched.
     """
+    key = decode_secret(secret)
     current = time_step(now, settings.period)
     first = max(0, current - settings.window)
     matched: int | None = None
 
     for step in range(first, current + settings.window + 1):
-        if hmac.compare_digest(code_at_step(secret, step, settings), code):
+        if hmac.compare_digest(_code_from_key(key, step, settings), code):
             matched = step
     return matched
 
