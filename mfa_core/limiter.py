@@ -81,6 +81,10 @@ class Limiter:
         requests cannot all pass a back-off that the first failure starts. A
         success then resets the count with ``reset``; a failure is already counted.
         """
+        # Most users have no failures: one compare-and-set then does both the check and the count.
+        if await self._store.claim_limiter_attempt(user_id, module_id, 0, self._clock()):
+            return LimiterDecision(failures=1)
+
         while True:
             state = await self._store.get_limiter(user_id, module_id)
             if self.policy.is_locked_out(state):
