@@ -162,10 +162,10 @@ class LoginMfaStep:
         return await self._record_failure(session, module, decision.failures)
 
     async def _succeed(self, session: ValidationSession, module: ConfiguredModule) -> LoginResult:
-        consumed = await self._store.consume_session(session.session_id)
+        # One atomic step consumes the session and resets the limiter after the success.
+        consumed = await self._store.consume_session(session.session_id, reset_limiter=True)
         if consumed is None or consumed.user_id != session.user_id:
             return _abort(LOGIN_EXPIRED, module.id)
-        await self._limiter.reset(session.user_id, module.id)
         return LoginResult(type="success", user_id=session.user_id, module_id=module.id)
 
     async def _record_failure(

@@ -431,6 +431,31 @@ async def test_claim_limiter_attempt_compares_count(store: Store) -> None:
 
 
 @run_async
+async def test_consume_session_resets_limiter(store: Store) -> None:
+    session = make_session()
+    session.module_id = "totp"
+    await store.create_session(session)
+    await store.record_limiter_failure(session.user_id, "totp", 1.0)
+    await store.record_limiter_failure(session.user_id, "hotp", 1.0)
+
+    assert await store.consume_session(session.session_id, reset_limiter=True) == session
+    assert await store.get_limiter(session.user_id, "totp") == LimiterState()
+    assert await store.get_limiter(session.user_id, "hotp") == LimiterState(1, 1.0)
+    assert await store.consume_session(session.session_id, reset_limiter=True) is None
+
+
+@run_async
+async def test_consume_session_keeps_limiter_by_default(store: Store) -> None:
+    session = make_session()
+    session.module_id = "totp"
+    await store.create_session(session)
+    await store.record_limiter_failure(session.user_id, "totp", 1.0)
+
+    assert await store.consume_session(session.session_id) == session
+    assert await store.get_limiter(session.user_id, "totp") == LimiterState(1, 1.0)
+
+
+@run_async
 async def test_claim_after_reset_starts_at_zero(store: Store) -> None:
     await store.record_limiter_failure("alice", "totp", 1.0)
     await store.reset_limiter("alice", "totp")

@@ -104,8 +104,14 @@ class Store(Protocol):
         """Increment the session's failure count; return the new count, or ``None`` if gone."""
         ...
 
-    async def consume_session(self, session_id: str) -> ValidationSession | None:
-        """Delete the session and return it; ``None`` when another call consumed it first."""
+    async def consume_session(
+        self, session_id: str, *, reset_limiter: bool = False
+    ) -> ValidationSession | None:
+        """Delete the session and return it; ``None`` when another call consumed it first.
+
+        With ``reset_limiter``, the same atomic step also forgets the consecutive
+        failures of the session's user in the session's module, as after a success.
+        """
         ...
 
     async def delete_session(self, session_id: str) -> None:

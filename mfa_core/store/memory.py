@@ -115,10 +115,15 @@ class MemoryStore:
             session.failures += 1
             return session.failures
 
-    async def consume_session(self, session_id: str) -> ValidationSession | None:
+    async def consume_session(
+        self, session_id: str, *, reset_limiter: bool = False
+    ) -> ValidationSession | None:
         with self._lock:
             self._check_open()
-            return self._sessions.pop(session_id, None)
+            session = self._sessions.pop(session_id, None)
+            if session is not None and reset_limiter and session.module_id is not None:
+                self._limiter.pop((session.user_id, session.module_id), None)
+            return session
 
     async def delete_session(self, session_id: str) -> None:
         with self._lock:

@@ -283,13 +283,25 @@ class SQLiteStore:
         )
         return int(rows[0][0]) if rows else None
 
-    async def consume_session(self, session_id: str) -> ValidationSession | None:
-        rows = self._fetch_all(
-            "consume session",
-            _CONSUME_SESSION,
-            (session_id,),
-        )
-        return _session_from_row(rows[0]) if rows else None
+    async def consume_session(
+        self, session_id: str, *, reset_limiter: bool = False
+    ) -> ValidationSession | None:
+        if not reset_limiter:
+            rows = self._fetch_all("consume session", _CONSUME_SESSION, (session_id,))
+            return _session_from_row(rows[0]) if rows else None
+
+        def consume(connection: sqlite3.Connection) -> ValidationSession | None:
+            rows = connection.execute(_CONSUME_SESSION, (session_id,)).fetchall()
+            if not rows:
+                return None
+            session = _session_from_row(rows[0])
+            connection.execute(
+                "DELETE FROM limiter WHERE user_id = ? AND module_id = ?",
+                (session.user_id, session.module_id),
+            )
+            return session
+
+        return self._transaction("consume session", consume)
 
     async def delete_session(self, session_id: str) -> None:
         self._count_changes(
