@@ -414,35 +414,29 @@ def _write_fake_distributions(directory: Path, count: int) -> None:
         (info / "RECORD").write_text("")
 
 
-def memory_worker(store_path: str, logins: int) -> int:
-    """Serve logins for random enrolled users; return peak resident memory in KiB."""
-    import resource
+def memory_worker(store_path: str, logins: list[tuple[str, str]], first_now: float) -> int:
+    """Serve the given logins on a stepping clock; return peak resident memory in KiB."""
 
-    async def run() -> None:
-        clock = SteppingClock(0)
+    async def serve() -> None:
+        clock = SteppingClock(first_now)
         host = await MfaHost.create({**TOTP_CONFIG, "store": {"path": store_path}}, clock=clock)
-        connection = sqlite3.connect(store_path)
-        rows = connection.execute(
-            "SELECT user_id, data FROM user_data WHERE module_id = ? ORDER BY random() LIMIT ?",
-            (MODULE_ID, min(logins, 10_000)),
-        ).fetchall()
-        connection.close()
-        import json
-
-        users = [(user_id, json.loads(data)["secret"]) for user_id, data in rows]
-        # The same number of logins at every size: users log in again at later time steps.
-        repeated = [users[index % len(users)] for index in range(logins)]
-        first_step = 500_000_000
-        steps = [first_step + index for index in range(logins)]
-        codes = codes_for([secret for _, secret in repeated], steps)
-        clock.now = first_step * PERIOD + 1
-        logins_with_codes = [
-            (user_id, code) for (user_id, _), code in zip(repeated, codes, strict=True)
-        ]
-        await timed_logins(host, logins_with_codes, clock)
+        await timed_logins(host, logins, clock)
         await host.close()
 
-    asyncio.run(run())
+    asyncio.run(serve())
+    return _peak_resident_kib()
+
+
+def _peak_resident_kib() -> int:
+    # Linux keeps ru_maxrss across fork and exec, so a new process would report the peak of
+    # the process that started it. VmHWM belongs to this process's own address space.
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -452,11 +446,20 @@ def measure_memory(directory: Path, sizes: Sequence[int], logins: int, runs: int
     context = multiprocessing.get_context("spawn")
     for size in sizes:
         store_path = directory / f"memory-{size}.sqlite3"
-        asyncio.run(enrol_bulk(store_path, size))
+        secret_list = asyncio.run(enrol_bulk(store_path, size))
+        rng = secrets.SystemRandom()
         peaks: list[float] = []
-        for _ in range(runs):
+        for run in range(runs):
+            # The same number of logins at every size; a user who logs in again does so at a
+            # later time step, and each run starts after every step of the runs before it.
+            picks = [rng.randrange(size) for _ in range(logins)]
+            first_step = 500_000_000 + run * logins * 2
+            steps = [first_step + index for index in range(logins)]
+            codes = codes_for([secret_list[pick] for pick in picks], steps)
+            planned = [(f"user{pick}", code) for pick, code in zip(picks, codes, strict=True)]
+            arguments = (str(store_path), planned, first_step * PERIOD + 1.0)
             with context.Pool(1, maxtasksperchild=1) as pool:
-                peaks.append(pool.apply(memory_worker, (str(store_path), logins)) / 1024)
+                peaks.append(pool.apply(memory_worker, arguments) / 1024)
         figures.append(Figure(f"peak memory serving logins, {size:,} users", "MiB", peaks))
     return figures
 
