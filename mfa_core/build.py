@@ -147,4 +147,16 @@ def _missing_type_problem(module: Any, registry: PluginRegistry, source: str) ->
     if origin is not None and origin.error is not None:
         message = f"module type {module.type!r} is unavailable: {origin.failure(origin.error)}"
         return ConfigProblem(source, message, module.index, module.id, ("type",))
-    return unknown_type_problem(module, registry.installed_types(), source)
+    problem = unknown_type_problem(module, registry.installed_types(), source)
+    failed = [info for info in registry.plugins() if info.error is not None]
+    if not failed:
+        return problem
+    # An in-process plugin that failed cannot say which types it would have registered.
+    failures = "; ".join(str(info.failure(info.error or "")) for info in failed)
+    return ConfigProblem(
+        source,
+        f"{problem.message}. These plugins failed to load: {failures}",
+        module.index,
+        module.id,
+        ("type",),
+    )

@@ -204,7 +204,9 @@ def _parse_modules(entries: Any, source: str, problems: list[ConfigProblem]) -> 
             usable = False
             checked = {key: value for key, value in entry.items() if key not in ("id", "name")}
             checked["type"] = type_name
-            checked.pop("max_retries", None)
+            retries = checked.pop("max_retries", None)
+            if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 1:
+                checked["max_retries"] = retries
 
         module_id = entry_id if not usable else checked.get("id", checked["type"])
         assert module_id is not None

@@ -174,7 +174,10 @@ class ConfiguredModule:
     ) -> ConfiguredModule:
         """Register ``instance`` and the wrapper plugins in a new hook manager."""
         manager = ModuleHookManager(instance)
-        manager.register(instance, name=f"module:{module_id}")
+        try:
+            manager.register(instance, name=f"module:{module_id}")
+        except (pluggy.PluginValidationError, ValueError) as error:
+            raise ModuleContractError(f"module {module_id!r}: {error}") from error
         for caller in manager.get_hookcallers(instance) or []:
             if caller.name not in MODULE_HOOKS:
                 raise ModuleContractError(

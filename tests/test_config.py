@@ -567,3 +567,15 @@ def test_modules_not_a_list(make_host: HostFactory, store_path: Path) -> None:
     assert problems == [
         ConfigProblem("<configuration mapping>", "expected list", key_path=("modules",))
     ]
+
+
+def test_bad_name_keeps_retry_check(make_host: HostFactory, store_path: Path) -> None:
+    module = {**pin_module("pin"), "name": 7, "max_retries": 4}
+
+    problems = config_problems(make_host, host_config(store_path, module))
+
+    assert [problem.key_path for problem in problems] == [("name",), ("max_retries",)]
+    assert problems[1].message == (
+        "must be at most 3, the limit of type 'insecure_example' "
+        "(configuration may only tighten it)"
+    )

@@ -668,3 +668,64 @@ def test_method_assigned_to_class_accepted() -> None:
                 {"mfa_validate": lambda self, user_id, password: False},
             )
         )
+
+
+class ExtraArgumentInstance:
+    """A module built by a function, whose mfa_validate takes an argument the hook lacks."""
+
+    def mfa_input_schema(self) -> vol.Schema:
+        return vol.Schema({vol.Required("code"): str})
+
+    def mfa_setup_step(self) -> None:
+        return None
+
+    def mfa_setup_user(self, user_id: str, setup_data: dict[str, Any]) -> None:
+        return None
+
+    def mfa_depose_user(self, user_id: str) -> None:
+        return None
+
+    def mfa_is_user_setup(self, user_id: str) -> bool:
+        return False
+
+    def mfa_validate(self, user_id: str, password: str) -> bool:
+        return False
+
+
+class FactoryPlugin:
+    """Registers ``factory_type``, built by a function rather than a class."""
+
+    @hookimpl
+    def mfa_register_module_types(self, register: Callable[[ModuleType], None]) -> None:
+        register(ModuleType("factory_type", lambda context: ExtraArgumentInstance(), "Factory"))
+
+
+class FailingRegistrationPlugin:
+    """Raises while registering its module types."""
+
+    @hookimpl
+    def mfa_register_module_types(self, register: Callable[[ModuleType], None]) -> None:
+        raise RuntimeError("registry offline")
+
+
+def test_factory_instance_signature_named(make_host: HostFactory, store_path: Path) -> None:
+    config = host_config(store_path, {"type": "factory_type"})
+
+    with pytest.raises(ConfigError) as caught:
+        make_host(config, plugins=[FactoryPlugin()])
+
+    message = caught.value.problems[0].message
+    assert "mfa_validate" in message
+    assert "password" in message
+
+
+def test_failed_in_process_plugin_named(make_host: HostFactory, store_path: Path) -> None:
+    config = host_config(store_path, {"type": "lost_type"})
+
+    with pytest.raises(ConfigError) as caught:
+        make_host(config, plugins=[FailingRegistrationPlugin()])
+
+    message = caught.value.problems[0].message
+    assert message.startswith("unknown module type 'lost_type'")
+    assert "FailingRegistrationPlugin#0" in message
+    assert "registry offline" in message
