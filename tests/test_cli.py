@@ -16,6 +16,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,11 @@ class Outcome:
     status: int
     stdout: str
     stderr: str
+
+
+def count_rows(store: Path, table: str) -> int:
+    with closing(sqlite3.connect(store)) as database:
+        return int(database.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 class Workspace:
@@ -445,6 +451,7 @@ def test_login_input_ended(workspace: Workspace) -> None:
 
     assert outcome.status == ExitStatus.INPUT_REQUIRED
     assert "pass --code CODE" in outcome.stderr
+    assert count_rows(workspace.store, "sessions") == 0
 
 
 def test_login_choice_between_modules(workspace: Workspace) -> None:
@@ -519,6 +526,7 @@ def test_login_json(workspace: Workspace) -> None:
     assert json.loads(failed.stdout)["outcome"] == "rejected"
     assert json.loads(failed.stdout)["reason"] == "invalid_code"
     assert failed.status == ExitStatus.INVALID_CODE
+    assert count_rows(workspace.store, "sessions") == 0
     assert json.loads(not_required.stdout)["outcome"] == "not_required"
 
 
@@ -746,6 +754,7 @@ def test_qr_file_without_qr_code(workspace: Workspace) -> None:
     assert outcome.status == ExitStatus.USAGE
     assert "module pin gives no QR code as PNG" in outcome.stderr
     assert not target.exists()
+    assert count_rows(workspace.store, "flows") == 0
 
 
 def test_qr_file_svg(workspace: Workspace) -> None:
@@ -983,6 +992,19 @@ def test_form_fields_of_every_kind() -> None:
     assert "remember must be yes or no." in errors.getvalue()
     assert "Enter ratio (optional): " in errors.getvalue()
     assert "remember (yes/no) [False]: " in errors.getvalue()
+
+
+def test_form_empty_answer_takes_default() -> None:
+    fields = parse_fields(
+        [
+            {"type": "integer", "name": "digits", "required": True, "default": 6},
+            {"type": "string", "name": "label", "required": False, "default": "work"},
+        ]
+    )
+    console, errors = _console("\n\n")
+
+    assert read_form(fields, console) == {"digits": 6, "label": "work"}
+    assert "is required" not in errors.getvalue()
 
 
 def test_form_hides_pin_and_password_fields() -> None:

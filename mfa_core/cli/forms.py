@@ -70,7 +70,8 @@ def parse_fields(schema_json: Sequence[Mapping[str, Any]] | None) -> list[FormFi
 def read_form(fields: Sequence[FormField], console: Console) -> dict[str, Any]:
     """Prompt for every field and return the input to submit.
 
-    An optional field left empty is left out. Raises ``InputEndedError`` at the
+    An empty answer takes the field's default, if it has one, and otherwise leaves an
+    optional field out. Raises ``InputEndedError`` at the
     end of standard input.
     """
     user_input: dict[str, Any] = {}
@@ -138,6 +139,8 @@ def _read_field(field: FormField, console: Console) -> Any:
 
     while True:
         text = console.prompt(_prompt_text(field), hidden=field.hidden)
+        if not text.strip() and field.has_default:
+            return field.default
         if not text.strip() and not field.required:
             return _OMITTED
         if not text.strip():

@@ -91,9 +91,10 @@ class SetupView:
     def show_pending(self, result: FlowResult, continue_command: str, lifetime: int) -> None:
         """Report that the flow stays open, and how to finish it with ``--code``."""
         minutes = max(1, lifetime // 60)
+        unit = "minute" if minutes == 1 else "minutes"
         self._console.message(
             f"The setup flow of module {self._module.id} for {self._user_id} stays open for up "
-            f"to {minutes} minutes. Finish it with: {continue_command}"
+            f"to {minutes} {unit}. Finish it with: {continue_command}"
         )
         if self._as_json:
             reason = next(iter(result.errors.values()), None)
@@ -114,10 +115,12 @@ class SetupView:
             self._console.output(f"{label}: {value}")
 
     def _explain_hidden_details(self) -> None:
+        hint = "Add --show-secret to print them"
+        if self._qr_file is None:
+            hint += ", or --qr-file FILE.png to save the QR code"
         self._console.message(
             "The secret, the otpauth URI and the QR code are not printed because standard "
-            "output is not a terminal. Add --show-secret to print them, or --qr-file FILE.png "
-            "to save the QR code."
+            f"output is not a terminal. {hint}."
         )
 
     def _describe_errors(self, result: FlowResult) -> list[str]:

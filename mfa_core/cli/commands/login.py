@@ -130,13 +130,20 @@ class _LoginRun:
         self._report("aborted", result.module_id, reason, None)
         return exit_status_for(reason)
 
+    def _end_session(self, result: LoginResult) -> None:
+        # The command makes no further attempt, so the session would only wait for expiry.
+        if result.session_id is not None:
+            self._host.abort_login(result.session_id, self._user_id)
+
     def _stop_rejected(self, result: LoginResult) -> int:
+        self._end_session(result)
         self._console.error(f"MFA failed for {self._user_id}.")
         reason = next(iter(result.errors.values()), None)
         self._report("rejected", result.module_id, reason, None)
         return exit_status_for_errors(result.errors)
 
     def _stop_incomplete(self, result: LoginResult) -> int:
+        self._end_session(result)
         self._console.error(
             "standard input ended before the form was complete. Type the answer at the "
             "prompt, or pass --code CODE (and --module ID for a user with several modules)."

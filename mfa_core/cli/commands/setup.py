@@ -11,6 +11,7 @@ from mfa_core.results import FlowResult
 from mfa_core.sync import SyncMfaHost
 
 from ..console import Console, InputEndedError
+from ..errors import CommandError
 from ..exit_codes import ExitStatus, exit_status_for, exit_status_for_errors
 from ..forms import fill_single_field, parse_fields, read_form
 from ..host import open_host, require_module, require_user_id, store_path
@@ -103,7 +104,7 @@ class _SetupRun:
         """Start a flow and fill each form from standard input until the flow ends."""
         result = self._start()
         while result.type == "form":
-            self._view.show_form(result)
+            self._show_form(result)
             try:
                 user_input = read_form(parse_fields(result.data_schema_json), self._console)
             except InputEndedError:
@@ -123,7 +124,7 @@ class _SetupRun:
             result = self._start()
             if result.type != "form":
                 return self._finish(result)
-            self._view.show_form(result)
+            self._show_form(result)
             flow_id = result.flow_id
             fields = parse_fields(result.data_schema_json)
 
@@ -134,7 +135,21 @@ class _SetupRun:
             return self._leave_open(result)
         return self._finish(result)
 
+    def _show_form(self, result: FlowResult) -> None:
+        # A form that cannot be shown (no QR code for --qr-file) ends its flow at once.
+        try:
+            self._view.show_form(result)
+        except CommandError:
+            if result.flow_id is not None:
+                self._host.abort_setup(result.flow_id, self._user_id)
+            raise
+
     def _start(self) -> FlowResult:
+        # A new flow replaces the one an earlier run left pending.
+        replaced = self._pending.load(self._module.id, self._user_id)
+        if replaced is not None:
+            self._host.abort_setup(replaced.flow_id, self._user_id)
+            self._pending.remove(self._module.id, self._user_id)
         return self._host.start_setup(
             self._module.id, self._user_id, display_name=self._args.name or None
         )
