@@ -71,8 +71,7 @@ def read_form(fields: Sequence[FormField], console: Console) -> dict[str, Any]:
     """Prompt for every field and return the input to submit.
 
     An empty answer takes the field's default, if it has one, and otherwise leaves an
-    optional field out. Raises ``InputEndedError`` at the
-    end of standard input.
+    optional field out. Raises ``InputEndedError`` at the end of standard input.
     """
     user_input: dict[str, Any] = {}
     for field in fields:
