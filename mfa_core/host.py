@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from .setup import SetupFlows
 from .store.base import Store
 from .store.memory import MemoryStore
 from .store.sqlite import SQLiteStore
+
+_LOGGER = logging.getLogger(__name__)
 
 PURGE_INTERVAL = 60.0
 
@@ -176,6 +179,7 @@ class MfaHost:
         user_id = _check_user_id(user_id)
         await module.setup_user(user_id, dict(setup_data))
         await self.limiter.reset(user_id, module_id)
+        _LOGGER.info("user %r enrolled in module %r without a setup flow", user_id, module_id)
 
     async def depose_user(self, module_id: str, user_id: str) -> None:
         """Remove the user's enrolment in the module and its limiter state."""
@@ -233,6 +237,8 @@ class MfaHost:
 
 
 def _check_user_id(user_id: object) -> str:
-    if not isinstance(user_id, str) or not user_id:
-        raise ValueError(f"user_id must be a non-empty string, got {type(user_id).__name__}")
+    if not isinstance(user_id, str):
+        raise ValueError(f"user_id must be a string, got {type(user_id).__name__}")
+    if not user_id:
+        raise ValueError("user_id must not be empty; pass the id of the authenticated user")
     return user_id

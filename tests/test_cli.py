@@ -432,6 +432,7 @@ def test_login_too_many_retry(workspace: Workspace) -> None:
 
     assert outcome.status == ExitStatus.LOCKED
     assert "Too many wrong codes in this login MFA step" in outcome.stderr
+    assert f"Start a new login with: mfa login alice --config {config}" in outcome.stderr
 
 
 def test_login_not_required(workspace: Workspace) -> None:
@@ -539,7 +540,7 @@ def test_login_back_off_without_prompt(workspace: Workspace) -> None:
 
     assert wrong.status == ExitStatus.INVALID_CODE
     assert during_back_off.status == ExitStatus.LOCKED
-    assert "Wait 600 seconds before the next attempt" in during_back_off.stderr
+    assert "Wait 600 s before the next attempt" in during_back_off.stderr
 
 
 def test_login_back_off_with_prompt_waits(
@@ -553,7 +554,7 @@ def test_login_back_off_with_prompt_waits(
 
     assert outcome.status == ExitStatus.OK
     assert "The code is invalid" in outcome.stderr
-    assert "Wait 2 seconds before the next attempt" in outcome.stderr
+    assert "Wait 2 s before the next attempt" in outcome.stderr
 
 
 def test_locked_out_then_unlock(workspace: Workspace) -> None:
@@ -567,7 +568,7 @@ def test_locked_out_then_unlock(workspace: Workspace) -> None:
 
     assert wrong.status == ExitStatus.LOCKED
     assert "alice is locked out of module pin" in wrong.stderr
-    assert "mfa unlock pin alice" in wrong.stderr
+    assert f"mfa unlock pin alice --config {config}" in wrong.stderr
     assert locked.status == ExitStatus.LOCKED
     assert unlock.status == ExitStatus.OK
     assert unlock.stdout == "Cleared the back-off and lockout of alice in module pin.\n"

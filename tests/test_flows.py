@@ -324,3 +324,18 @@ def test_abort_setup_ends_flow(make_host: HostFactory, store_path: Path) -> None
     assert result.type == "abort"
     assert result.reason == "setup_expired"
     assert host.is_user_setup("insecure_example", USER) is False
+
+
+def test_setup_user_rejects_empty_pin(make_host: HostFactory, store_path: Path) -> None:
+    host = make_host(host_config(store_path, pin_module()))
+
+    with pytest.raises(ValueError, match="'pin', a string of 1 to 64 characters"):
+        host.setup_user("insecure_example", USER, {"pin": ""})
+    assert host.is_user_setup("insecure_example", USER) is False
+
+
+def test_empty_user_id_rejected(make_host: HostFactory, store_path: Path) -> None:
+    host = make_host(host_config(store_path, pin_module()))
+
+    with pytest.raises(ValueError, match="user_id must not be empty"):
+        host.begin_login("")

@@ -37,8 +37,10 @@ class SetupView:
         as_json: bool,
         show_secret: bool,
         qr_file: QrFile | None,
+        config: str | None = None,
     ) -> None:
         self._console = console
+        self._config = config
         self._module = module
         self._user_id = user_id
         self._as_json = as_json
@@ -83,7 +85,9 @@ class SetupView:
 
     def show_abort(self, reason: str) -> None:
         """Report that the flow ended without enrolling the user."""
-        text = describe_key(reason, user_id=self._user_id, module_id=self._module.id)
+        text = describe_key(
+            reason, user_id=self._user_id, module_id=self._module.id, config=self._config
+        )
         self._console.error(f"setup of module {self._module.id} aborted: {text}")
         if self._as_json:
             self._print_result_json("aborted", reason, pending=False)
@@ -129,6 +133,7 @@ class SetupView:
             user_id=self._user_id,
             module_id=self._module.id,
             placeholders=result.description_placeholders,
+            config=self._config,
         )
 
     def _print_form_json(self, result: FlowResult, details: dict[str, str]) -> None:

@@ -49,7 +49,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
     if problems:
         count = len(problems)
-        console.error(f"{count} problem{'s' * (count != 1)} found; fix them and check again.")
+        noun = "problem" if count == 1 else "problems"
+        pronoun = "it" if count == 1 else "them"
+        console.error(f"{count} {noun} found; fix {pronoun} and check again.")
         return ExitStatus.USAGE
     return ExitStatus.OK
 

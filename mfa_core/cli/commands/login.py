@@ -69,6 +69,7 @@ class _LoginRun:
         self._module_choice: str | None = args.module
         self._code: str | None = args.code
         self._as_json: bool = args.json
+        self._config: str | None = args.config
         self._announced_module: str | None = None
 
     def run(self) -> int:
@@ -112,6 +113,7 @@ class _LoginRun:
             user_id=self._user_id,
             module_id=result.module_id,
             placeholders=result.description_placeholders,
+            config=self._config,
         ):
             self._console.message(line)
 
@@ -125,7 +127,9 @@ class _LoginRun:
             return ExitStatus.OK
 
         reason = result.reason or "unknown_error"
-        text = describe_key(reason, user_id=self._user_id, module_id=result.module_id)
+        text = describe_key(
+            reason, user_id=self._user_id, module_id=result.module_id, config=self._config
+        )
         self._console.error(f"login MFA step aborted: {text}")
         self._report("aborted", result.module_id, reason, None)
         return exit_status_for(reason)

@@ -73,6 +73,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             as_json=args.json,
             show_secret=args.show_secret,
             qr_file=qr_file,
+            config=args.config,
         )
         setup = _SetupRun(host, console, view, module, user_id, args)
         if args.code is None:

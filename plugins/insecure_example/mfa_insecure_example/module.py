@@ -12,7 +12,8 @@ from mfa_core import FlowResult, MfaModule, ModuleContext, SetupFlow
 
 _LOGGER = logging.getLogger(__name__)
 
-_PIN = vol.All(str, vol.Length(min=1, max=64))
+MAX_PIN_LENGTH = 64
+_PIN = vol.All(str, vol.Length(min=1, max=MAX_PIN_LENGTH))
 
 CONFIG_SCHEMA: dict[Any, Any] = {
     vol.Optional("data", default=[]): [
@@ -54,7 +55,11 @@ class InsecureExampleModule(MfaModule):
         return PIN_SCHEMA
 
     async def mfa_setup_user(self, user_id: str, setup_data: dict[str, Any]) -> None:
-        pin = _PIN(setup_data.get("pin"))
+        pin = setup_data.get("pin")
+        if not isinstance(pin, str) or not 1 <= len(pin) <= MAX_PIN_LENGTH:
+            raise ValueError(
+                f"setup data must contain 'pin', a string of 1 to {MAX_PIN_LENGTH} characters"
+            )
         await self.data.put(user_id, {"pin": pin})
 
     async def mfa_is_user_setup(self, user_id: str) -> bool:

@@ -143,7 +143,6 @@ class TotpModule(MfaModule):
         # Recording the step makes the code typed during setup unusable for login.
         if step is not None:
             await self.data.advance_counter(user_id, step)
-        _LOGGER.info("Enrolled user %r in TOTP module %r", user_id, self.id)
 
     async def mfa_validate(self, user_id: str, user_input: dict[str, Any]) -> bool:
         """Check the code and accept its time step at most once.
