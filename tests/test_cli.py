@@ -204,6 +204,7 @@ def test_modules_lists_plugins_and_modules(workspace: Workspace) -> None:
     assert "mfa_insecure_example  mfa-insecure-example  0.1.0" in outcome.stdout
     assert "mfa-totp" in outcome.stdout
     assert "  pin  insecure_example  Demo PIN" in outcome.stdout
+    assert not workspace.store.exists()
 
 
 def test_modules_json(workspace: Workspace) -> None:

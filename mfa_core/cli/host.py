@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mfa_core.host import ModuleInfo
 from mfa_core.paths import default_store_path
+from mfa_core.store.base import Store
 from mfa_core.sync import SyncMfaHost
 
 from .errors import CommandError
@@ -15,12 +16,13 @@ from .exit_codes import ExitStatus
 
 
 @contextmanager
-def open_host(config: str | None) -> Iterator[SyncMfaHost]:
+def open_host(config: str | None, *, store: Store | None = None) -> Iterator[SyncMfaHost]:
     """Build the host from ``config`` (``None``: the default configuration) and close it after.
 
+    ``store`` replaces the configured store, for commands that read no user data.
     Raises ``ConfigError`` and ``StoreError`` as ``SyncMfaHost.from_config`` does.
     """
-    host = SyncMfaHost.from_config(config)
+    host = SyncMfaHost.from_config(config, store=store)
     try:
         yield host
     finally:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from mfa_core.plugins import PluginInfo
+from mfa_core.store.memory import MemoryStore
 
 from ..console import Console
 from ..exit_codes import ExitStatus
@@ -22,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """List every installed plugin and the configured modules."""
-    with open_host(args.config) as host:
+    # Listing reads no user data, so it never creates or opens the store file.
+    with open_host(args.config, store=MemoryStore()) as host:
         plugins = host.plugins(all_installed=True)
         modules = host.modules()
 
