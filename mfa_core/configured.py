@@ -79,6 +79,7 @@ def check_module_class(module_class: type) -> None:
             if getattr(module_class, name) is getattr(MfaModule, name)
         ]
         _check_setup_flow_class(module_class)
+    _check_class_input_schema(module_class)
     if missing:
         raise ModuleContractError(
             f"{module_class.__qualname__} does not implement {', '.join(missing)}"
@@ -106,6 +107,35 @@ def _bound_hooks(module_class: type) -> SimpleNamespace:
         else:
             hooks[name] = getattr(module_class, name)
     return SimpleNamespace(**hooks)
+
+
+def _check_class_input_schema(module_class: type) -> None:
+    """Convert the code form schema to JSON when the class returns it without any state.
+
+    The method runs on an instance created without ``__init__``, so registering a
+    plugin has no side effects. A schema that needs the instance's state is
+    checked when a module of the type is built.
+    """
+    method = getattr(module_class, "mfa_input_schema", None)
+    if not inspect.isfunction(method):
+        return
+    try:
+        placeholder: object = object.__new__(module_class)
+        schema = method(placeholder)
+    except Exception:  # noqa: BLE001 - the schema depends on state; checked at build time
+        return
+    if inspect.iscoroutine(schema):
+        schema.close()
+        return
+    if not isinstance(schema, vol.Schema):
+        return
+    try:
+        serialize_schema(schema)
+    except ValueError as error:
+        raise ModuleContractError(
+            f"{module_class.__qualname__}: its code form schema cannot be converted to JSON: "
+            f"{error}"
+        ) from error
 
 
 def _check_setup_flow_class(module_class: type[MfaModule]) -> None:
