@@ -20,6 +20,7 @@ import os
 import platform
 import secrets
 import shutil
+import site
 import sqlite3
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import venv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,25 +343,26 @@ STARTUP_SCRIPT = textwrap.dedent(
 
 
 def measure_startup(directory: Path, runs: int, extra_plugins: int) -> list[Figure]:
-    """Time ``mfa modules`` and importing mfa_core plus building a host, with extra plugins."""
-    plugin_dir = directory / "extra-plugins"
-    _write_fake_distributions(plugin_dir, extra_plugins)
+    """Time ``mfa modules`` and importing mfa_core plus building a host, with extra plugins.
+
+    Both are timed in a temporary virtual environment that sees this interpreter's
+    packages, first as it is, then with the extra plugin distributions installed.
+    """
+    python, site_packages = _make_virtual_environment(directory / "startup-venv")
     config = {**TOTP_CONFIG, "store": {"path": str(directory / "startup.sqlite3")}}
     config_file = directory / "startup.yaml"
     config_file.write_text(
         f"store: {{path: {directory / 'startup.sqlite3'}}}\nmodules: [{{type: totp}}]\n"
     )
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     figures: list[Figure] = []
-    for label, extra_path in (("", None), (f", {extra_plugins} extra plugins", plugin_dir)):
-        environment = dict(os.environ)
-        if extra_path is not None:
-            environment["PYTHONPATH"] = os.pathsep.join(
-                [str(extra_path), environment.get("PYTHONPATH", "")]
-            ).rstrip(os.pathsep)
+    for label in ("", f", {extra_plugins} extra plugins"):
+        if label:
+            _write_fake_distributions(site_packages, extra_plugins)
         build_times = [
             float(
                 subprocess.run(
-                    [sys.executable, "-c", STARTUP_SCRIPT.format(config=config)],
+                    [str(python), "-c", STARTUP_SCRIPT.format(config=config)],
                     env=environment,
                     check=True,
                     capture_output=True,
@@ -369,19 +372,33 @@ def measure_startup(directory: Path, runs: int, extra_plugins: int) -> list[Figu
             * 1000
             for _ in range(runs)
         ]
-        command_times = [
-            _wall_time([_mfa_command(), "modules", "--config", str(config_file)], environment)
-            * 1000
-            for _ in range(runs)
-        ]
+        command = [str(python), "-m", "mfa_core.cli", "modules", "--config", str(config_file)]
+        command_times = [_wall_time(command, environment) * 1000 for _ in range(runs)]
         figures.append(Figure(f"import mfa_core + build host{label}", "ms", build_times))
         figures.append(Figure(f"`mfa modules` wall time{label}", "ms", command_times))
     return figures
 
 
-def _mfa_command() -> str:
-    candidate = Path(sys.executable).with_name("mfa")
-    return str(candidate) if candidate.exists() else "mfa"
+def _make_virtual_environment(target: Path) -> tuple[Path, Path]:
+    """Create a virtual environment that also sees this interpreter's site directories.
+
+    Returns its interpreter and its site-packages directory.
+    """
+    venv.create(target, with_pip=False)
+    python = target / "bin" / "python"
+    site_packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    # An import line in a .pth file runs at start-up; addsitedir also reads the .pth files
+    # there, which editable installs use.
+    lines = [f"import site; site.addsitedir({path!r})" for path in site.getsitepackages()]
+    (site_packages / "benchmark-parent.pth").write_text("\n".join(lines) + "\n")
+    return python, site_packages
 
 
 def _wall_time(command: list[str], environment: dict[str, str]) -> float:
@@ -391,7 +408,7 @@ def _wall_time(command: list[str], environment: dict[str, str]) -> float:
 
 
 def _write_fake_distributions(directory: Path, count: int) -> None:
-    # Each is what pip leaves for a tiny plugin distribution: a module and its dist-info.
+    # Each is what pip installs for a tiny plugin distribution: a module and its dist-info.
     directory.mkdir(parents=True, exist_ok=True)
     for index in range(count):
         name = f"bench_plugin_{index}"

@@ -142,6 +142,14 @@ class MfaHost:
             self._registry.load_all()
         return self._registry.plugins()
 
+    def installed_plugins(self) -> list[PluginInfo]:
+        """Return every installed plugin without importing the ones the configuration does not use.
+
+        Plugins not imported have ``loaded=False`` and list the module types their entry
+        points announce; ``plugins(all_installed=True)`` imports them to report errors.
+        """
+        return self._registry.installed()
+
     async def user_modules(self, user_id: str) -> list[ModuleInfo]:
         """Return the modules the user is enrolled in."""
         enrolled = await self._login.enrolled_modules(_check_user_id(user_id))

@@ -41,6 +41,8 @@ class PluginInfo:
     module_types: list[str] = field(default_factory=list)
     error: str | None = None
     blocked: bool = False
+    loaded: bool = True
+    """``False`` when the plugin was not imported, or failed, so none of its hooks run."""
 
     def failure(self, reason: str) -> PluginError:
         """Return a ``PluginError`` for this plugin."""
@@ -118,6 +120,32 @@ class PluginRegistry:
         """Return every plugin seen so far, loaded, failed or blocked, sorted by name."""
         return sorted(self._plugins.values(), key=lambda info: info.name)
 
+    def installed(self) -> list[PluginInfo]:
+        """Return every plugin, without importing the ones not loaded yet, sorted by name.
+
+        A plugin that was not imported is listed from its entry points' metadata:
+        its module types are the names it announces, and ``loaded`` is ``False``.
+        """
+        listed = {info.name: info for info in self._plugins.values()}
+        for group in (MODULE_TYPES_GROUP, PLUGINS_GROUP):
+            for entry_point in entry_points(group=group):
+                name = entry_point.module
+                if name in listed and listed[name].loaded:
+                    continue
+                info = listed.setdefault(
+                    name,
+                    PluginInfo(
+                        name=name,
+                        distribution=entry_point.dist.name if entry_point.dist else None,
+                        version=entry_point.dist.version if entry_point.dist else None,
+                        loaded=False,
+                    ),
+                )
+                info.blocked = not self._is_allowed(info)
+                if group == MODULE_TYPES_GROUP and entry_point.name not in info.module_types:
+                    info.module_types.append(entry_point.name)
+        return sorted(listed.values(), key=lambda info: info.name)
+
     def load_cross_cutting(self) -> None:
         """Load the plugins of the ``mfa_core.plugins`` group, once."""
         if self._loaded_cross_cutting:
@@ -157,6 +185,7 @@ class PluginRegistry:
 
         if not self._is_allowed(info):
             info.blocked = True
+            info.loaded = False
             _LOGGER.info(
                 "plugin %s (%s) skipped: not allowed by the plugin lists", name, distribution
             )
@@ -254,6 +283,7 @@ class PluginRegistry:
 
     def _fail(self, info: PluginInfo, reason: str) -> None:
         info.error = reason
+        info.loaded = False
         _LOGGER.error("%s", info.failure(reason))
 
 

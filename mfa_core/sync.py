@@ -83,6 +83,10 @@ class SyncMfaHost:
         """Return plugins as ``MfaHost.plugins`` does."""
         return self.host.plugins(all_installed=all_installed)
 
+    def installed_plugins(self) -> list[PluginInfo]:
+        """Return every installed plugin without importing unused ones."""
+        return self.host.installed_plugins()
+
     def user_modules(self, user_id: str) -> list[ModuleInfo]:
         """Return the modules the user is enrolled in."""
         return run(self.host.user_modules(user_id))

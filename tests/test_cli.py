@@ -237,6 +237,21 @@ def test_modules_shows_blocked_plugin(
     assert plugins["mfa_insecure_example"]["blocked"] is False
 
 
+def test_modules_lists_unused_plugin_unimported(workspace: Workspace) -> None:
+    config = workspace.config(PIN_CONFIG)
+
+    listed = json.loads(workspace.run("modules", "--config", config, "--json").stdout)
+    checked = json.loads(workspace.run("modules", "--config", config, "--json", "--check").stdout)
+    text = workspace.run("modules", "--config", config)
+
+    totp = {plugin["name"]: plugin for plugin in listed["plugins"]}["mfa_totp"]
+    assert totp["loaded"] is False
+    assert totp["module_types"] == ["totp"]
+    assert totp["distribution"] == "mfa-totp"
+    assert {plugin["name"]: plugin for plugin in checked["plugins"]}["mfa_totp"]["loaded"] is True
+    assert "not imported (no configured module uses it; --check imports it)" in text.stdout
+
+
 # mfa check-config
 
 

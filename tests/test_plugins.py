@@ -725,3 +725,32 @@ def test_failed_in_process_plugin_named(make_host: HostFactory, store_path: Path
     assert message.startswith("unknown module type 'lost_type'")
     assert "FailingRegistrationPlugin#0" in message
     assert "registry offline" in message
+
+
+@pytest.mark.usefixtures("broken_plugins")
+def test_installed_plugins_listed_without_import(make_host: HostFactory, store_path: Path) -> None:
+    host = make_host(host_config(store_path, pin_module()))
+
+    listed = {info.name: info for info in host.installed_plugins()}
+
+    assert imported_broken_modules() == []
+    broken = listed["mfa_broken_import"]
+    assert broken.loaded is False
+    assert broken.error is None
+    assert broken.module_types == ["broken_import"]
+    assert broken.distribution == "mfa-broken-import"
+    assert broken.version == "0.2.0"
+    assert listed["mfa_insecure_example"].loaded is True
+    assert listed["mfa_insecure_example"].module_types == ["insecure_example"]
+
+
+@pytest.mark.usefixtures("broken_plugins")
+def test_installed_plugins_show_blocked(make_host: HostFactory, store_path: Path) -> None:
+    config = host_config(store_path, pin_module(), plugins={"block": ["mfa-broken-import"]})
+    host = make_host(config)
+
+    listed = {info.name: info for info in host.installed_plugins()}
+
+    assert listed["mfa_broken_import"].blocked is True
+    assert listed["mfa_broken_schema"].blocked is False
+    assert imported_broken_modules() == []

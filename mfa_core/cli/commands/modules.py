@@ -18,6 +18,11 @@ HELP = "list installed plugins and configured modules"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``mfa modules``."""
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="import every installed plugin, also unconfigured ones, and report the ones that fail",
+    )
     parser.add_argument("--json", action="store_true", help="write the lists as JSON")
 
 
@@ -25,7 +30,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     """List every installed plugin and the configured modules."""
     # Listing reads no user data, so it never creates or opens the store file.
     with open_host(args.config, store=MemoryStore()) as host:
-        plugins = host.plugins(all_installed=True)
+        plugins = host.plugins(all_installed=True) if args.check else host.installed_plugins()
         modules = host.modules()
 
     if args.json:
@@ -65,6 +70,8 @@ def _plugin_state(plugin: PluginInfo) -> str:
         return "blocked by the plugin allow or block list"
     if plugin.error is not None:
         return f"failed: {plugin.error}"
+    if not plugin.loaded:
+        return "not imported (no configured module uses it; --check imports it)"
     return "loaded"
 
 
@@ -76,4 +83,5 @@ def _plugin_document(plugin: PluginInfo) -> dict[str, Any]:
         "module_types": list(plugin.module_types),
         "error": plugin.error,
         "blocked": plugin.blocked,
+        "loaded": plugin.loaded,
     }
