@@ -151,7 +151,7 @@ def _missing_type_problem(module: Any, registry: PluginRegistry, source: str) ->
     failed = [info for info in registry.plugins() if info.error is not None]
     if not failed:
         return problem
-    # An in-process plugin that failed cannot say which types it would have registered.
+    # A failed in-process plugin announces no module types, so the problem lists every failure.
     failures = "; ".join(str(info.failure(info.error or "")) for info in failed)
     return ConfigProblem(
         source,

@@ -13,7 +13,7 @@ from .errors import INVALID_INPUT
 def serialize_schema(schema: vol.Schema) -> list[dict[str, Any]]:
     """Convert a form schema to the JSON list voluptuous-serialize produces.
 
-    Raises ``ValueError`` when the schema holds a validator that has no JSON form.
+    Raises ``ValueError`` when the schema contains a validator that has no JSON form.
     """
     converted = voluptuous_serialize.convert(schema)
     if not isinstance(converted, list):

@@ -47,8 +47,8 @@ class ModuleInfo:
 class MfaHost:
     """Multi-factor authentication for one host application.
 
-    Build it with ``await MfaHost.create(config)``; ``config`` is a YAML or TOML
-    path, a mapping, or ``None`` for ``MFA_CORE_CONFIG``, then ``config.yaml`` in
+    Build it with ``await MfaHost.create(config)``. ``config`` is a YAML or TOML
+    path or a mapping. ``None`` means ``MFA_CORE_CONFIG``, then ``config.yaml`` in
     the platform config directory, then the embedded default (one ``totp`` module).
     Every method is a coroutine; ``SyncMfaHost`` offers the same calls without one.
     """

@@ -16,7 +16,7 @@ MAX_LOCKOUT_AFTER: Final = 100
 
 @dataclass(frozen=True)
 class LimiterPolicy:
-    """How consecutive failed code checks of one user in one module are throttled.
+    """Throttling of consecutive failed code checks of one user in one module.
 
     The first ``free_failures`` failures cost nothing. After failure number
     ``free_failures + k`` (k >= 1), checks are rejected for

@@ -64,9 +64,9 @@ def parse_name_list(value: str | None) -> list[str] | None:
 class PluginRegistry:
     """Finds plugins, loads the ones needed and collects the module types they register.
 
-    A plugin whose types are not configured is not imported, unless the host
-    asks for a full listing with ``load_all``. A plugin that fails to import or
-    register is recorded with its error; the others still load.
+    A plugin whose types are not configured is not imported, unless ``load_all``
+    is called for a full check. A plugin that fails to import or register is
+    recorded with its error, and the others still load.
     """
 
     def __init__(

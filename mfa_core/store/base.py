@@ -51,7 +51,7 @@ class Store(Protocol):
     """Persistence for validation sessions, setup flows, limiter state and module user data.
 
     Every method that returns ``bool`` or a new count is one atomic
-    check-and-update: when several processes call it at once, each sees the
+    check-and-update: when several processes call it at once, each call returns the
     result of exactly one change. Implementations raise ``StoreError`` with the
     location and the fix when the backing database cannot be used.
     """
@@ -109,7 +109,7 @@ class Store(Protocol):
     ) -> ValidationSession | None:
         """Delete the session and return it; ``None`` when another call consumed it first.
 
-        With ``reset_limiter``, the same atomic step also forgets the consecutive
+        With ``reset_limiter``, the same atomic step also deletes the consecutive
         failures of the session's user in the session's module, as after a success.
         """
         ...
