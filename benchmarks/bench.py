@@ -345,37 +345,39 @@ STARTUP_SCRIPT = textwrap.dedent(
 def measure_startup(directory: Path, runs: int, extra_plugins: int) -> list[Figure]:
     """Time ``mfa modules`` and importing mfa_core plus building a host, with extra plugins.
 
-    Both are timed in a temporary virtual environment that sees this interpreter's
-    packages, first as it is, then with the extra plugin distributions installed.
+    Two temporary virtual environments see this interpreter's packages, and the second
+    also has the extra plugin distributions installed. Runs alternate between the two,
+    so a change in the machine's speed during the benchmark affects both alike.
     """
-    python, site_packages = _make_virtual_environment(directory / "startup-venv")
+    plain, _ = _make_virtual_environment(directory / "startup-venv")
+    extended, site_packages = _make_virtual_environment(directory / "startup-venv-plugins")
+    _write_fake_distributions(site_packages, extra_plugins)
+
     config = {**TOTP_CONFIG, "store": {"path": str(directory / "startup.sqlite3")}}
     config_file = directory / "startup.yaml"
     config_file.write_text(
         f"store: {{path: {directory / 'startup.sqlite3'}}}\nmodules: [{{type: totp}}]\n"
     )
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    labels = {plain: "", extended: f", {extra_plugins} extra plugins"}
+    build_times: dict[Path, list[float]] = {plain: [], extended: []}
+    command_times: dict[Path, list[float]] = {plain: [], extended: []}
+
+    for _ in range(runs):
+        for python in (plain, extended):
+            script = [str(python), "-c", STARTUP_SCRIPT.format(config=config)]
+            output = subprocess.run(
+                script, env=environment, check=True, capture_output=True, text=True
+            ).stdout
+            build_times[python].append(float(output) * 1000)
+            command = [str(python), "-m", "mfa_core.cli", "modules", "--config", str(config_file)]
+            command_times[python].append(_wall_time(command, environment) * 1000)
+
     figures: list[Figure] = []
-    for label in ("", f", {extra_plugins} extra plugins"):
-        if label:
-            _write_fake_distributions(site_packages, extra_plugins)
-        build_times = [
-            float(
-                subprocess.run(
-                    [str(python), "-c", STARTUP_SCRIPT.format(config=config)],
-                    env=environment,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-            )
-            * 1000
-            for _ in range(runs)
-        ]
-        command = [str(python), "-m", "mfa_core.cli", "modules", "--config", str(config_file)]
-        command_times = [_wall_time(command, environment) * 1000 for _ in range(runs)]
-        figures.append(Figure(f"import mfa_core + build host{label}", "ms", build_times))
-        figures.append(Figure(f"`mfa modules` wall time{label}", "ms", command_times))
+    for python in (plain, extended):
+        label = labels[python]
+        figures.append(Figure(f"import mfa_core + build host{label}", "ms", build_times[python]))
+        figures.append(Figure(f"`mfa modules` wall time{label}", "ms", command_times[python]))
     return figures
 
 

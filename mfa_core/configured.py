@@ -59,18 +59,9 @@ def check_module_class(module_class: type) -> None:
     against the hook specifications, and that the required hooks exist.
     """
     stand_in = _bound_hooks(module_class)
-    manager = ModuleHookManager(stand_in)
-    try:
-        manager.register(stand_in, name=module_class.__qualname__)
-    except (pluggy.PluginValidationError, ValueError) as error:
-        raise ModuleContractError(f"{module_class.__qualname__}: {error}") from error
+    label = module_class.__qualname__
+    _register_module(ModuleHookManager(stand_in), stand_in, label, label)
 
-    for caller in manager.get_hookcallers(stand_in) or []:
-        if caller.name not in MODULE_HOOKS:
-            raise ModuleContractError(
-                f"{module_class.__qualname__}.{caller.name} is not a module hook; "
-                f"known module hooks: {', '.join(sorted(MODULE_HOOKS))}"
-            )
     missing = [name for name in sorted(REQUIRED_MODULE_HOOKS) if not hasattr(module_class, name)]
     if issubclass(module_class, MfaModule):
         missing += [
@@ -84,6 +75,21 @@ def check_module_class(module_class: type) -> None:
         raise ModuleContractError(
             f"{module_class.__qualname__} does not implement {', '.join(missing)}"
         )
+
+
+def _register_module(manager: ModuleHookManager, module: object, name: str, label: str) -> None:
+    """Register a module's hooks; raise ``ModuleContractError`` starting with ``label``."""
+    try:
+        manager.register(module, name=name)
+    except (pluggy.PluginValidationError, ValueError) as error:
+        raise ModuleContractError(f"{label}: {error}") from error
+
+    for caller in manager.get_hookcallers(module) or []:
+        if caller.name not in MODULE_HOOKS:
+            raise ModuleContractError(
+                f"{label}: {caller.name} is not a module hook; "
+                f"known module hooks: {', '.join(sorted(MODULE_HOOKS))}"
+            )
 
 
 def _bound_hooks(module_class: type) -> SimpleNamespace:
@@ -204,16 +210,7 @@ class ConfiguredModule:
     ) -> ConfiguredModule:
         """Register ``instance`` and the wrapper plugins in a new hook manager."""
         manager = ModuleHookManager(instance)
-        try:
-            manager.register(instance, name=f"module:{module_id}")
-        except (pluggy.PluginValidationError, ValueError) as error:
-            raise ModuleContractError(f"module {module_id!r}: {error}") from error
-        for caller in manager.get_hookcallers(instance) or []:
-            if caller.name not in MODULE_HOOKS:
-                raise ModuleContractError(
-                    f"module {module_id!r}: {caller.name} is not a module hook; "
-                    f"known module hooks: {', '.join(sorted(MODULE_HOOKS))}"
-                )
+        _register_module(manager, instance, f"module:{module_id}", f"module {module_id!r}")
         for wrapper_name, wrapper in wrappers:
             manager.register(wrapper, name=wrapper_name)
         for name_ in REQUIRED_MODULE_HOOKS:

@@ -57,7 +57,7 @@ BROKEN_PLUGINS = [
         "mfa_broken_hook_name",
         "mfa-broken-hook-name",
         "0.3.1",
-        ["registering module types failed: MisspelledHookModule.mfa_valdate is not a module hook"],
+        ["registering module types failed: MisspelledHookModule: mfa_valdate is not a module hook"],
         id="misspelled_hook",
     ),
     pytest.param(
