@@ -1044,3 +1044,45 @@ def test_race_session_failures_all_counted(race: RaceResult) -> None:
     assert race.failures_session is not None
     assert race.failures_session.failures == total
     assert sorted(returned) == list(range(1, total + 1))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(sqlite3.SQLITE_BUSY, id="busy"),
+        pytest.param(517, id="busy-snapshot"),
+        pytest.param(261, id="busy-recovery"),
+        pytest.param(sqlite3.SQLITE_LOCKED, id="locked"),
+    ],
+)
+def test_busy_codes_retried(tmp_path: Path, code: int) -> None:
+    store = SQLiteStore(tmp_path / "store.db")
+    attempts: list[int] = []
+
+    def attempt() -> int:
+        attempts.append(1)
+        if len(attempts) < 3:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = code
+            raise error
+        return 42
+
+    assert store._retry_busy("test", attempt) == 42
+    assert len(attempts) == 3
+    asyncio.run(store.close())
+
+
+def test_other_errors_not_retried(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "store.db")
+    attempts: list[int] = []
+
+    def attempt() -> int:
+        attempts.append(1)
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = 10
+        raise error
+
+    with pytest.raises(StoreError, match="test failed: disk I/O error"):
+        store._retry_busy("test", attempt)
+    assert len(attempts) == 1
+    asyncio.run(store.close())

@@ -459,7 +459,9 @@ class SQLiteStore:
             try:
                 return attempt()
             except sqlite3.OperationalError as exc:
-                busy = getattr(exc, "sqlite_errorcode", None) in _BUSY_CODES
+                # The error code is an extended one, such as SQLITE_BUSY_SNAPSHOT (517).
+                code = getattr(exc, "sqlite_errorcode", None)
+                busy = code is not None and code & 0xFF in _BUSY_CODES
                 if not busy or time.monotonic() >= deadline:
                     raise self._wrap_error(action, exc) from exc
             except sqlite3.Error as exc:
