@@ -531,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
             if "overhead" in selected:
                 figures += measure_overhead(steps, runs)
             if "startup" in selected:
-                figures += measure_startup(directory, runs, 50)
+                # A new interpreter's start-up varies more than the in-process figures.
+                figures += measure_startup(directory, runs * 3, 50)
             if "memory" in selected:
                 figures += measure_memory(
                     directory, [10, 10**4 if options.quick else 10**5], 2000, runs

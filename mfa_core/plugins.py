@@ -88,7 +88,13 @@ class PluginRegistry:
         self._wrappers: list[tuple[str, object]] = []
         self._loaded_cross_cutting = False
 
-        for entry_point in entry_points(group=MODULE_TYPES_GROUP):
+        # One scan of the installed distributions serves every later lookup.
+        installed = entry_points()
+        self._entry_points = {
+            group: list(installed.select(group=group))
+            for group in (MODULE_TYPES_GROUP, PLUGINS_GROUP)
+        }
+        for entry_point in self._entry_points[MODULE_TYPES_GROUP]:
             self._type_entry_points.setdefault(entry_point.name, []).append(entry_point)
         for index, plugin in enumerate(in_process):
             name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}#{index}"
@@ -128,7 +134,7 @@ class PluginRegistry:
         """
         listed = {info.name: info for info in self._plugins.values()}
         for group in (MODULE_TYPES_GROUP, PLUGINS_GROUP):
-            for entry_point in entry_points(group=group):
+            for entry_point in self._entry_points[group]:
                 name = entry_point.module
                 if name in listed and listed[name].loaded:
                     continue
@@ -151,7 +157,7 @@ class PluginRegistry:
         if self._loaded_cross_cutting:
             return
         self._loaded_cross_cutting = True
-        for entry_point in entry_points(group=PLUGINS_GROUP):
+        for entry_point in self._entry_points[PLUGINS_GROUP]:
             self._load_entry_point(entry_point)
 
     def load_types(self, type_names: Iterable[str]) -> None:
