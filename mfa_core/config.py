@@ -77,7 +77,8 @@ class ModuleConfig:
     type: str
     name: str | None
     max_retries: int | None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # A module type's keys can hold secrets (insecure_example's PINs), so repr leaves them out.
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     usable: bool = True
     """``False`` when a core key has a problem: its own keys are still checked, but it is
     never built."""

@@ -69,14 +69,17 @@ class ModuleData:
 
 @dataclass(frozen=True)
 class ModuleContext:
-    """Everything a module instance receives when the host builds it."""
+    """Everything a module instance receives when the host builds it.
+
+    ``config`` is left out of ``repr`` because a module type's keys can hold secrets.
+    """
 
     module_id: str
     name: str
     type_name: str
-    config: Mapping[str, Any]
-    data: ModuleData
-    clock: Clock
+    config: Mapping[str, Any] = field(repr=False)
+    data: ModuleData = field(repr=False)
+    clock: Clock = field(repr=False)
 
 
 class MfaModule:

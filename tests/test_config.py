@@ -579,3 +579,16 @@ def test_bad_name_keeps_retry_check(make_host: HostFactory, store_path: Path) ->
         "must be at most 3, the limit of type 'insecure_example' "
         "(configuration may only tighten it)"
     )
+
+
+def test_settings_repr_hides_module_keys(make_host: HostFactory, store_path: Path) -> None:
+    host = make_host(host_config(store_path, pin_module(users={USER: "424242"})))
+
+    settings = host.host.settings
+    module = host.host._modules["insecure_example"]
+
+    assert "424242" not in repr(settings)
+    assert "424242" not in repr(settings.modules[0])
+    assert "424242" not in repr(module)
+    assert "424242" not in repr(module.instance.context)  # type: ignore[attr-defined]
+    assert settings.modules[0].options["data"] == [{"user_id": USER, "pin": "424242"}]
