@@ -121,8 +121,8 @@ async def timed_logins(
 ) -> list[float]:
     """Run one full login MFA step per (user, code); return the latencies in seconds.
 
-    With a stepping clock, login number k runs at the time step the clock had plus k,
-    so the codes must be for those steps; otherwise the host's clock is the real one.
+    With a stepping clock, login number k runs k time steps after the clock's start,
+    so the codes must be for those steps. Without one, the host uses the real clock.
     """
     latencies: list[float] = []
     first_now = clock.now if clock is not None else 0.0
@@ -162,8 +162,8 @@ def measure_throughput(
 ) -> tuple[Figure, Figure, Figure]:
     """Measure full login MFA steps per second with ``processes`` processes.
 
-    With ``shared`` the processes use one store file, as the workers of one host do;
-    without it each uses a copy of its own, which shows what the CPUs alone allow.
+    With ``shared`` the processes use one store file, as the workers of one host do.
+    Without it each uses a copy of its own, which shows what the CPUs alone allow.
     """
     store_path = directory / f"throughput-{processes}-{'shared' if shared else 'own'}.sqlite3"
     # Every login uses a user of its own, so the replay guard never rejects a code.
@@ -384,7 +384,7 @@ def measure_startup(directory: Path, runs: int, extra_plugins: int) -> list[Figu
 
 
 def _make_virtual_environment(target: Path) -> tuple[Path, Path]:
-    """Create a virtual environment that also sees this interpreter's site directories.
+    """Create a virtual environment that also loads this interpreter's site directories.
 
     Returns its interpreter and its site-packages directory.
     """
@@ -484,8 +484,8 @@ def measure_memory(directory: Path, sizes: Sequence[int], logins: int, runs: int
         rng = secrets.SystemRandom()
         peaks: list[float] = []
         for run in range(runs):
-            # The same number of logins at every size; a user who logs in again does so at a
-            # later time step, and each run starts after every step of the runs before it.
+            # Every size serves the same number of logins. A user who logs in again does so
+            # at a later time step, and each run starts after every step of the runs before.
             picks = [rng.randrange(size) for _ in range(logins)]
             first_step = 500_000_000 + run * logins * 2
             steps = [first_step + index for index in range(logins)]

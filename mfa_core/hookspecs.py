@@ -38,10 +38,10 @@ class PluginSpec:
 class ModuleSpec:
     """Methods of one configured module.
 
-    A module class defines them as plain methods with these names; every
-    argument is optional in an implementation, and any of them may be a
+    A module class defines them as plain methods with these names. An
+    implementation may leave out any argument, and any of them may be a
     coroutine function. Cross-cutting plugins wrap them with
-    ``@hookimpl(wrapper=True)``; ``module_id`` tells a wrapper which module runs.
+    ``@hookimpl(wrapper=True)``, and ``module_id`` names the module that runs.
     """
 
     @hookspec(firstresult=True)

@@ -70,7 +70,7 @@ def parse_fields(schema_json: Sequence[Mapping[str, Any]] | None) -> list[FormFi
 def read_form(fields: Sequence[FormField], console: Console) -> dict[str, Any]:
     """Prompt for every field and return the input to submit.
 
-    An empty answer takes the field's default, if it has one, and otherwise leaves an
+    An empty reply takes the field's default, if it has one, and otherwise leaves an
     optional field out. Raises ``InputEndedError`` at the end of standard input.
     """
     user_input: dict[str, Any] = {}
