@@ -23,7 +23,10 @@ EMBEDDED_SOURCE: Final = "<embedded default>"
 DEFAULT_SESSION_LIFETIME: Final = 300
 DEFAULT_FLOW_LIFETIME: Final = 600
 
-_MODULE_ID = vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", msg="expected letters, digits, _ . -")
+_MODULE_ID = vol.Match(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+    msg="expected 1 to 64 of the characters A-Z a-z 0-9 _ . -, starting with a letter or digit",
+)
 _NAME_LIST = vol.All([vol.All(str, vol.Length(min=1))])
 
 
@@ -129,7 +132,9 @@ def load_raw(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> tuple
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([ConfigProblem(name, f"invalid YAML{where}")]) from error
+        problem = getattr(error, "problem", None)
+        detail = f": {problem}" if problem else ""
+        raise ConfigError([ConfigProblem(name, f"invalid YAML{where}{detail}")]) from error
 
 
 def parse_settings(raw: Any, source: str) -> tuple[Settings, list[ConfigProblem]]:
@@ -294,7 +299,7 @@ def _problem(
     path = tuple(part if isinstance(part, int) else str(part) for part in invalid.path)
     message = invalid.error_message
     if message == "extra keys not allowed":
-        allowed = _allowed_keys(schema, path[:-1] if index is None else ())
+        allowed = _allowed_keys(schema, path[:-1])
         message = f"unknown key; expected one of: {', '.join(allowed)}"
     elif message.startswith("required key not provided"):
         message = "required key is missing"
@@ -304,7 +309,57 @@ def _problem(
 def _allowed_keys(schema: Mapping[Any, Any], parent: tuple[Any, ...]) -> list[str]:
     level: Any = schema
     for part in parent:
-        level = next((value for key, value in level.items() if str(key) == str(part)), {})
-        if not isinstance(level, Mapping):
+        level = _structure(level)
+        if isinstance(level, list) and isinstance(part, int) and len(level) == 1:
+            level = level[0]
+        elif isinstance(level, Mapping):
+            level = next((value for key, value in level.items() if str(key) == str(part)), {})
+        else:
             return []
-    return sorted(str(key) for key in level)
+    level = _structure(level)
+    return sorted(str(key) for key in level) if isinstance(level, Mapping) else []
+
+
+def _structure(validator: Any) -> Any:
+    """Return the mapping or list inside a validator such as ``vol.All``, or the validator."""
+    if isinstance(validator, vol.Schema):
+        return _structure(validator.schema)
+    declared = getattr(validator, "schema", None)
+    if isinstance(declared, Mapping | list):
+        return declared
+    for inner in getattr(validator, "validators", ()):
+        if isinstance(inner, Mapping | list | vol.Schema):
+            return _structure(inner)
+    return validator
+
+
+def every_item(item_schema: Any) -> Any:
+    """Return a validator of a list that reports the problems of every item, not the first.
+
+    voluptuous stops a list at the first item with a problem below its top level, so
+    a configuration with two bad entries would need two rounds of fixes.
+    """
+    compiled = vol.Schema(item_schema)
+
+    def validate(value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise vol.Invalid(f"expected a list, got {type(value).__name__}")
+        items: list[Any] = []
+        problems: list[vol.Invalid] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(compiled(item))
+            except vol.MultipleInvalid as error:
+                problems += [_prefixed(invalid, index) for invalid in error.errors]
+            except vol.Invalid as error:
+                problems.append(_prefixed(error, index))
+        if problems:
+            raise vol.MultipleInvalid(problems)
+        return items
+
+    validate.schema = [item_schema]  # type: ignore[attr-defined]
+    return validate
+
+
+def _prefixed(invalid: vol.Invalid, index: int) -> vol.Invalid:
+    return vol.Invalid(invalid.error_message, path=[index, *invalid.path])

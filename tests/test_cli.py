@@ -797,8 +797,9 @@ def test_qr_file_png(workspace: Workspace) -> None:
 
 def test_secret_hidden_when_stdout_not_terminal(workspace: Workspace) -> None:
     config = workspace.config(TOTP_CONFIG)
+    image = str(workspace.root / "alice.png")
 
-    outcome = workspace.run_script("setup", "totp", "alice", "--config", config)
+    outcome = workspace.run_script("setup", "totp", "alice", "--config", config, "--qr-file", image)
 
     secret = workspace.flow_secret()
     grouped = " ".join(secret[index : index + 4] for index in range(0, len(secret), 4))
@@ -815,11 +816,27 @@ def test_secret_hidden_when_stdout_not_terminal(workspace: Workspace) -> None:
 def test_secret_hidden_in_json_without_show_secret(workspace: Workspace) -> None:
     config = workspace.config(TOTP_CONFIG)
 
-    outcome = workspace.run("setup", "totp", "alice", "--config", config, "--json")
+    image = str(workspace.root / "alice.png")
+
+    outcome = workspace.run(
+        "setup", "totp", "alice", "--config", config, "--json", "--qr-file", image
+    )
 
     form = json.loads(outcome.stdout.splitlines()[0])
     assert form["details"] == {}
     assert workspace.flow_secret() not in outcome.stdout
+
+
+def test_setup_unseen_secret_ends_flow(workspace: Workspace) -> None:
+    config = workspace.config(TOTP_CONFIG)
+
+    outcome = workspace.run_script("setup", "totp", "alice", "--config", config)
+
+    assert outcome.status == ExitStatus.INPUT_REQUIRED
+    assert "no code can be entered later" in outcome.stderr
+    assert "--show-secret or --qr-file FILE.png" in outcome.stderr
+    assert count_rows(workspace.store, "flows") == 0
+    assert workspace.pending_files() == []
 
 
 def test_show_secret_prints_secret_and_uri(workspace: Workspace) -> None:
@@ -878,7 +895,8 @@ def _read_all(descriptor: int) -> str:
 
 def test_totp_wrong_code_with_code_option(workspace: Workspace) -> None:
     config = workspace.config(TOTP_CONFIG)
-    workspace.run("setup", "totp", "alice", "--config", config)
+    image = str(workspace.root / "alice.png")
+    workspace.run("setup", "totp", "alice", "--config", config, "--qr-file", image)
 
     outcome = workspace.run("setup", "totp", "alice", "--config", config, "--code", "12345")
 

@@ -461,7 +461,13 @@ def test_all_problems_in_one_error(
             "insecure_example",
             ("id",),
         ),
-        ConfigProblem(source, "expected letters, digits, _ . -", 4, "bad id!", ("id",)),
+        ConfigProblem(
+            source,
+            "expected 1 to 64 of the characters A-Z a-z 0-9 _ . -, starting with a letter or digit",
+            4,
+            "bad id!",
+            ("id",),
+        ),
         ConfigProblem(source, "expected str", 4, "bad id!", ("name",)),
         ConfigProblem(source, "expected a mapping with a 'type' key, got str", 5),
         ConfigProblem(source, "required key is missing", 6, "no_type", ("type",)),
@@ -530,7 +536,10 @@ def test_invalid_yaml_reports_line(make_host: HostFactory, tmp_path: Path) -> No
 
     problems = config_problems(make_host, path)
 
-    assert problems == [ConfigProblem(str(path), "invalid YAML at line 3, column 4")]
+    message = (
+        "invalid YAML at line 3, column 4: expected <block end>, but found '<block mapping start>'"
+    )
+    assert problems == [ConfigProblem(str(path), message)]
 
 
 def test_invalid_toml_reported(make_host: HostFactory, tmp_path: Path) -> None:

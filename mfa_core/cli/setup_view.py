@@ -48,6 +48,12 @@ class SetupView:
         self._qr_file = qr_file
         self._shown_steps: set[str] = set()
         self._details_hidden = False
+        self._unseen = False
+
+    @property
+    def details_unseen(self) -> bool:
+        """Whether a form's secret was neither printed nor saved as a QR code file."""
+        return self._unseen
 
     def hide_details(self) -> None:
         """Show no enrolment details from now on, as for a flow an earlier run showed."""
@@ -67,6 +73,7 @@ class SetupView:
                 self._print_details(placeholders, details)
             if _has_hidden_details(placeholders) and not self._reveal:
                 self._explain_hidden_details()
+                self._unseen = self._qr_file is None
         if self._as_json:
             self._print_form_json(result, details if first_time else {})
 

@@ -163,6 +163,18 @@ class _SetupRun:
     def _leave_open(self, result: FlowResult) -> int:
         if result.flow_id is None:
             raise ValueError("a setup form result has no flow_id")
+        if self._view.details_unseen:
+            # Nobody saw the secret or the QR code, so no code could ever finish this flow.
+            self._host.abort_setup(result.flow_id, self._user_id)
+            self._pending.remove(self._module.id, self._user_id)
+            self._console.error(
+                f"setup of module {self._module.id} ended: its secret and QR code were not "
+                "shown, so no code can be entered later. Run it again with --show-secret or "
+                "--qr-file FILE.png."
+            )
+            if result.errors:
+                return exit_status_for_errors(result.errors)
+            return ExitStatus.INPUT_REQUIRED
         self._pending.save(
             PendingSetup(
                 flow_id=result.flow_id,
@@ -192,7 +204,12 @@ class _SetupRun:
         return shlex.join(command) + " --code CODE"
 
     def _note_ignored_options(self) -> None:
-        for option, value in (("--name", self._args.name), ("--qr-file", self._args.qr_file)):
+        options = (
+            ("--name", self._args.name),
+            ("--qr-file", self._args.qr_file),
+            ("--show-secret", self._args.show_secret),
+        )
+        for option, value in options:
             if value:
                 self._console.message(
                     f"{option} is ignored: continuing the setup flow that an earlier mfa setup "

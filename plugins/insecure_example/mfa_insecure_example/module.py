@@ -9,16 +9,33 @@ from typing import Any
 import voluptuous as vol
 
 from mfa_core import FlowResult, MfaModule, ModuleContext, SetupFlow
+from mfa_core.config import every_item
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_PIN_LENGTH = 64
 _PIN = vol.All(str, vol.Length(min=1, max=MAX_PIN_LENGTH))
 
+
+def _configured_pin(value: Any) -> str:
+    # YAML reads pin: 1234 as an integer, which would silently lose leading zeros.
+    if not isinstance(value, str):
+        raise vol.Invalid(
+            f"expected a string, got {type(value).__name__}: quote a PIN made of digits, "
+            'for example pin: "0123"'
+        )
+    if not 1 <= len(value) <= MAX_PIN_LENGTH:
+        raise vol.Invalid(f"expected 1 to {MAX_PIN_LENGTH} characters")
+    return value
+
+
 CONFIG_SCHEMA: dict[Any, Any] = {
-    vol.Optional("data", default=[]): [
-        {vol.Required("user_id"): vol.All(str, vol.Length(min=1)), vol.Required("pin"): _PIN}
-    ],
+    vol.Optional("data", default=[]): every_item(
+        {
+            vol.Required("user_id"): vol.All(str, vol.Length(min=1)),
+            vol.Required("pin"): _configured_pin,
+        }
+    ),
 }
 
 PIN_SCHEMA = vol.Schema({vol.Required("pin"): _PIN})
