@@ -14,6 +14,7 @@ from .clock import Clock
 from .configured import ConfiguredModule
 from .errors import (
     INVALID_CODE,
+    INVALID_INPUT,
     LOCKED_OUT,
     SETUP_EXPIRED,
     TRY_AGAIN_LATER,
@@ -62,8 +63,7 @@ class SetupFlows:
             expires_at=self._clock() + self._lifetime,
             context=dict(context or {}),
         )
-        result = await self._run_step(module, record, None, is_new=True)
-        return result
+        return await self._run_step(module, record, None, is_new=True)
 
     async def continue_(self, flow_id: str, user_id: str, user_input: object) -> FlowResult:
         """Submit ``user_input`` to the flow's current step."""
@@ -87,7 +87,7 @@ class SetupFlows:
         # A step without a schema accepts a form with no fields.
         data, errors = validate_input(schema or vol.Schema({}), user_input)
         if data is None:
-            return await self._rerender(module, record, errors or {"base": "invalid_input"})
+            return await self._rerender(module, record, errors or {"base": INVALID_INPUT})
 
         decision = await self._limiter.check(user_id, module.id)
         if decision.locked_out:
