@@ -123,6 +123,10 @@ class Limiter:
         retry_after = self.policy.retry_after(state, self._clock())
         return LimiterDecision(retry_after=retry_after, failures=state.failures)
 
+    async def release(self, user_id: str, module_id: str) -> None:
+        """Take back a claimed attempt after a step that checked no code."""
+        await self._store.release_limiter_attempt(user_id, module_id)
+
     async def reset(self, user_id: str, module_id: str) -> None:
         """Forget the user's consecutive failures in the module."""
         await self._store.reset_limiter(user_id, module_id)

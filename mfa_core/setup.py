@@ -89,7 +89,10 @@ class SetupFlows:
         if data is None:
             return await self._rerender(module, record, errors or {"base": INVALID_INPUT})
 
-        decision = await self._limiter.check(user_id, module.id)
+        # As in the login MFA step, the attempt counts as a failure before the step runs,
+        # so concurrent submissions cannot pass a back-off. A step that checked no code
+        # gives the attempt back.
+        decision = await self._limiter.claim(user_id, module.id)
         if decision.locked_out:
             await self._store.delete_flow(flow_id)
             return _abort(LOCKED_OUT, flow_id, module.id)
@@ -97,7 +100,7 @@ class SetupFlows:
             retry_after = {"retry_after": str(math.ceil(decision.retry_after))}
             return await self._rerender(module, record, {"base": TRY_AGAIN_LATER}, retry_after)
 
-        return await self._run_step(module, record, data, is_new=False)
+        return await self._run_step(module, record, data, is_new=False, claimed=decision.failures)
 
     async def abort(self, flow_id: str, user_id: str) -> bool:
         """Delete the user's unfinished flow; return whether it existed."""
@@ -126,6 +129,7 @@ class SetupFlows:
         user_input: dict[str, Any] | None,
         *,
         is_new: bool,
+        claimed: int | None = None,
     ) -> FlowResult:
         try:
             result = await module.setup_step(
@@ -143,8 +147,11 @@ class SetupFlows:
 
         result.flow_id = record.flow_id
         result.module_id = module.id
+        code_rejected = result.type == "form" and INVALID_CODE in result.errors.values()
+        if claimed is not None and result.type != "create_entry" and not code_rejected:
+            await self._limiter.release(record.user_id, module.id)
         if result.type == "form":
-            return await self._save_form(module, record, result, is_new=is_new)
+            return await self._save_form(module, record, result, is_new=is_new, claimed=claimed)
 
         if not is_new:
             await self._store.delete_flow(record.flow_id)
@@ -155,10 +162,19 @@ class SetupFlows:
         return result
 
     async def _save_form(
-        self, module: ConfiguredModule, record: FlowRecord, result: FlowResult, *, is_new: bool
+        self,
+        module: ConfiguredModule,
+        record: FlowRecord,
+        result: FlowResult,
+        *,
+        is_new: bool,
+        claimed: int | None,
     ) -> FlowResult:
         if INVALID_CODE in result.errors.values():
-            decision = await self._limiter.record_failure(record.user_id, module.id)
+            if claimed is None:
+                decision = await self._limiter.record_failure(record.user_id, module.id)
+            else:
+                decision = self._limiter.after_failure(record.user_id, module.id, claimed)
             if decision.locked_out:
                 if not is_new:
                     await self._store.delete_flow(record.flow_id)

@@ -67,6 +67,30 @@ class ChangePinFlow(InsecureExampleSetupFlow):
         return self.create_entry({"pin": user_input["new_pin"]})
 
 
+class LabelFirstFlow(ChangePinFlow):
+    """Asks for a label (no code) in ``init``, then checks the PIN in ``confirm``."""
+
+    def data_schema(self, step_id: str) -> vol.Schema:
+        if step_id == "init":
+            return vol.Schema({vol.Required("label"): str})
+        return CHANGE_PIN_SCHEMA
+
+    def step_init(self, user_input: dict[str, Any] | None) -> FlowResult:
+        if user_input is None:
+            return self.show_form("init")
+        return self.show_form("confirm")
+
+    def step_confirm(self, user_input: dict[str, Any] | None) -> FlowResult:
+        if user_input is None:
+            return self.show_form("confirm")
+        configured = {
+            entry["user_id"]: entry["pin"] for entry in self.module.context.config["data"]
+        }
+        if user_input["current_pin"] != configured.get(self.user_id):
+            return self.show_form("confirm", errors={"base": "invalid_code"})
+        return self.create_entry({"pin": user_input["new_pin"]})
+
+
 class ChangePinModule(InsecureExampleModule):
     """An ``insecure_example`` module whose setup flow checks a code."""
 
@@ -79,6 +103,13 @@ class ChangePinPlugin:
     @hookimpl
     def mfa_register_module_types(self, register: Callable[[ModuleType], None]) -> None:
         register(ModuleType("change_pin", ChangePinModule, "Change PIN", CONFIG_SCHEMA))
+        register(ModuleType("label_first", LabelFirstModule, "Label first", CONFIG_SCHEMA))
+
+
+class LabelFirstModule(InsecureExampleModule):
+    """An ``insecure_example`` module whose setup flow has a step that checks no code."""
+
+    setup_flow_class = LabelFirstFlow
 
 
 def pin_host(
@@ -375,3 +406,27 @@ def test_setup_lockout_aborts_flow(
     assert results[2].reason == "locked_out"
     assert read_rows(store_path, "SELECT COUNT(*) FROM flows") == [(0,)]
     assert attempt(host, PIN).reason == "locked_out"
+
+
+def test_setup_step_without_code_not_counted(
+    make_host: HostFactory, clock: ManualClock, store_path: Path
+) -> None:
+    module = {"type": "label_first", "id": MODULE, "data": [{"user_id": USER, "pin": PIN}]}
+    host = make_host(host_config(store_path, module), plugins=[ChangePinPlugin()])
+    started = host.start_setup(MODULE, USER)
+    assert started.flow_id is not None
+
+    labelled = host.continue_setup(started.flow_id, USER, {"label": "phone"})
+    failures_after_label = limiter_failures(store_path, USER, MODULE)
+    wrong = host.continue_setup(
+        started.flow_id, USER, {"current_pin": WRONG_PIN, "new_pin": NEW_PIN}
+    )
+    failures_after_wrong = limiter_failures(store_path, USER, MODULE)
+    done = host.continue_setup(started.flow_id, USER, {"current_pin": PIN, "new_pin": NEW_PIN})
+
+    assert labelled.step_id == "confirm"
+    assert failures_after_label is None
+    assert wrong.errors == {"base": "invalid_code"}
+    assert failures_after_wrong == 1
+    assert done.type == "create_entry"
+    assert limiter_failures(store_path, USER, MODULE) is None

@@ -88,6 +88,7 @@ EVERY_METHOD: list[tuple[str, Callable[[Store], Coroutine[Any, Any, object]]]] =
     ("get_limiter", lambda s: s.get_limiter("alice", "totp")),
     ("record_limiter_failure", lambda s: s.record_limiter_failure("alice", "totp", 1.0)),
     ("claim_limiter_attempt", lambda s: s.claim_limiter_attempt("alice", "totp", 0, 1.0)),
+    ("release_limiter_attempt", lambda s: s.release_limiter_attempt("alice", "totp")),
     ("reset_limiter", lambda s: s.reset_limiter("alice", "totp")),
     ("purge_expired", lambda s: s.purge_expired(50.0)),
 ]
@@ -453,6 +454,21 @@ async def test_consume_session_keeps_limiter_by_default(store: Store) -> None:
 
     assert await store.consume_session(session.session_id) == session
     assert await store.get_limiter(session.user_id, "totp") == LimiterState(1, 1.0)
+
+
+@run_async
+async def test_release_takes_back_one_claim(store: Store) -> None:
+    await store.release_limiter_attempt("alice", "totp")
+    assert await store.get_limiter("alice", "totp") == LimiterState()
+
+    assert await store.claim_limiter_attempt("alice", "totp", 0, 5.0) is True
+    assert await store.claim_limiter_attempt("alice", "totp", 1, 6.0) is True
+    await store.release_limiter_attempt("alice", "totp")
+    assert await store.get_limiter("alice", "totp") == LimiterState(1, 6.0)
+
+    await store.release_limiter_attempt("alice", "totp")
+    assert await store.get_limiter("alice", "totp") == LimiterState()
+    assert await store.claim_limiter_attempt("alice", "totp", 0, 7.0) is True
 
 
 @run_async
@@ -1003,7 +1019,12 @@ def test_race_workers_succeed(race: RaceResult) -> None:
 
 
 def test_race_new_store_created_once(race: RaceResult) -> None:
-    names = sorted(path.name for path in race.directory.iterdir() if "new.db" in path.name)
+    # SQLite may leave the -wal and -shm files behind when connections close at the same time.
+    names = sorted(
+        path.name
+        for path in race.directory.iterdir()
+        if "new.db" in path.name and not path.name.endswith(("-wal", "-shm"))
+    )
 
     assert names == ["new.db"]
 

@@ -160,6 +160,10 @@ class Store(Protocol):
         """
         ...
 
+    async def release_limiter_attempt(self, user_id: str, module_id: str) -> None:
+        """Take back one failure counted by a claim whose check turned out to check no code."""
+        ...
+
     async def reset_limiter(self, user_id: str, module_id: str) -> None:
         """Forget the user's consecutive failures in the module."""
         ...

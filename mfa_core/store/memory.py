@@ -190,6 +190,19 @@ class MemoryStore:
             self._limiter[(user_id, module_id)] = LimiterState(expected_failures + 1, now)
             return True
 
+    async def release_limiter_attempt(self, user_id: str, module_id: str) -> None:
+        with self._lock:
+            self._check_open()
+            state = self._limiter.get((user_id, module_id))
+            if state is None:
+                return
+            if state.failures <= 1:
+                del self._limiter[(user_id, module_id)]
+            else:
+                self._limiter[(user_id, module_id)] = dataclasses.replace(
+                    state, failures=state.failures - 1
+                )
+
     async def reset_limiter(self, user_id: str, module_id: str) -> None:
         with self._lock:
             self._check_open()

@@ -386,6 +386,20 @@ class SQLiteStore:
         )
         return changes > 0
 
+    async def release_limiter_attempt(self, user_id: str, module_id: str) -> None:
+        def release(connection: sqlite3.Connection) -> None:
+            key = (user_id, module_id)
+            connection.execute(
+                "UPDATE limiter SET failures = failures - 1 WHERE user_id = ? AND module_id = ?",
+                key,
+            )
+            # A missing row means zero failures, as after reset_limiter.
+            connection.execute(
+                "DELETE FROM limiter WHERE user_id = ? AND module_id = ? AND failures <= 0", key
+            )
+
+        self._transaction("release limiter attempt", release)
+
     async def reset_limiter(self, user_id: str, module_id: str) -> None:
         self._count_changes(
             "reset limiter",
