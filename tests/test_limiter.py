@@ -57,13 +57,17 @@ class ChangePinFlow(InsecureExampleSetupFlow):
         return CHANGE_PIN_SCHEMA
 
     def step_init(self, user_input: dict[str, Any] | None) -> FlowResult:
+        return self.change_pin("init", user_input)
+
+    def change_pin(self, step_id: str, user_input: dict[str, Any] | None) -> FlowResult:
+        """Show ``step_id``'s form, or set the new PIN when the current one is right."""
         if user_input is None:
-            return self.show_form("init")
+            return self.show_form(step_id)
         configured = {
             entry["user_id"]: entry["pin"] for entry in self.module.context.config["data"]
         }
         if user_input["current_pin"] != configured.get(self.user_id):
-            return self.show_form("init", errors={"base": "invalid_code"})
+            return self.show_form(step_id, errors={"base": "invalid_code"})
         return self.create_entry({"pin": user_input["new_pin"]})
 
 
@@ -81,14 +85,7 @@ class LabelFirstFlow(ChangePinFlow):
         return self.show_form("confirm")
 
     def step_confirm(self, user_input: dict[str, Any] | None) -> FlowResult:
-        if user_input is None:
-            return self.show_form("confirm")
-        configured = {
-            entry["user_id"]: entry["pin"] for entry in self.module.context.config["data"]
-        }
-        if user_input["current_pin"] != configured.get(self.user_id):
-            return self.show_form("confirm", errors={"base": "invalid_code"})
-        return self.create_entry({"pin": user_input["new_pin"]})
+        return self.change_pin("confirm", user_input)
 
 
 class ChangePinModule(InsecureExampleModule):

@@ -164,7 +164,7 @@ class _SetupRun:
         if result.flow_id is None:
             raise ValueError("a setup form result has no flow_id")
         if self._view.details_unseen:
-            # Nobody saw the secret or the QR code, so no code could ever finish this flow.
+            # The secret and the QR code were not shown, so no code could ever finish this flow.
             self._host.abort_setup(result.flow_id, self._user_id)
             self._pending.remove(self._module.id, self._user_id)
             self._console.error(
